@@ -1,0 +1,60 @@
+"""Settings: declared once with defaults and help, read from PRECURSORWATCH_* variables.
+
+Built by :func:`get_settings` (never at import), so the CLI's ``--db`` and tests can override.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """The user's data directory for the embedded store (platformdirs)."""
+    return Path(platformdirs.user_data_dir("precursorwatch", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every setting of precursorwatch; each is documented in the README (a test checks)."""
+
+    model_config = SettingsConfigDict(env_prefix="PRECURSORWATCH_", extra="ignore")
+
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the store; empty means a SQLite file in data_dir.",
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Directory of the embedded SQLite store and caches.",
+    )
+    lists_dir: Path | None = Field(
+        default=None,
+        description="Directory of the bundled list files; empty means the ones shipped.",
+    )
+    max_lines_per_request: int = Field(
+        default=10_000, description="Most lines one POST /v1/screen may carry (413 beyond)."
+    )
+    max_upload_bytes: int = Field(
+        default=50_000_000, description="Largest manifest upload accepted, in bytes (413 beyond)."
+    )
+    opsin_timeout_s: float = Field(
+        default=60.0, description="Time limit of one OPSIN batch call, in seconds."
+    )
+    rdkit_timeout_s: float = Field(
+        default=2.0, description="Time limit of structure work on one declaration, in seconds."
+    )
+
+    def resolved_database_url(self) -> str:
+        """The URL to connect to: the setting, or the SQLite file in ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'precursorwatch.sqlite'}"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with explicit overrides winning."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # type: ignore[arg-type]

@@ -1,0 +1,18 @@
+"""Matchers: one module per kind of evidence, all behind the :class:`Matcher` protocol.
+
+Built-ins register in :data:`MATCHERS` the same way a plugin would (append a callable).
+"""
+
+from __future__ import annotations
+
+from precursorwatch.matchers.base import Declared, Matcher, StructureId
+from precursorwatch.matchers.cas import match_cas
+from precursorwatch.matchers.hs import match_hs
+from precursorwatch.matchers.mismatch import match_mismatch
+from precursorwatch.matchers.names import match_names
+from precursorwatch.matchers.structure import match_structures
+
+#: Every matcher the engine runs, in order; each sees the whole declaration.
+MATCHERS: list[Matcher] = [match_cas, match_names, match_structures, match_hs, match_mismatch]
+
+__all__ = ["MATCHERS", "Declared", "Matcher", "StructureId"]

@@ -1,0 +1,43 @@
+"""What every matcher sees: one identified declaration, and the protocol they share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from precursorwatch.chem import Identity
+from precursorwatch.identify import DescriptionId
+from precursorwatch.index import ListIndex
+from precursorwatch.models import Evidence
+from precursorwatch.normalise import CasReading
+from precursorwatch.resolve import KnownChemical
+
+
+@dataclass(frozen=True, slots=True)
+class StructureId:
+    """A structure found for a declaration: where it came from and its identity layers."""
+
+    smiles: str
+    origin: str
+    identity: Identity | None
+    component: str = ""
+    share: float | None = None
+    problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """One distinct declaration as identified: description, CAS, HS code and structures."""
+
+    description: DescriptionId | None
+    cas: tuple[CasReading, ...] = ()
+    cas_known: Mapping[str, KnownChemical] = field(default_factory=dict)
+    hs: str = ""
+    structures: tuple[StructureId, ...] = ()
+
+
+class Matcher(Protocol):
+    """A function from a declaration to the evidence it finds (empty when none)."""
+
+    def __call__(self, declared: Declared, index: ListIndex, /) -> list[Evidence]: ...

@@ -1,0 +1,62 @@
+"""Structure evidence: identical parent, salt/hydrate/stereo parent, family membership."""
+
+from __future__ import annotations
+
+from precursorwatch import chem
+from precursorwatch.index import ListIndex
+from precursorwatch.matchers.base import Declared, StructureId
+from precursorwatch.models import Evidence
+
+ORIGINS = {"smiles": "the declared SMILES", "pubchem": "the PubChem structure of",
+           "opsin": "the systematic name"}
+
+
+def _where(s: StructureId) -> str:
+    if s.origin == "smiles":
+        return "the declared structure"
+    if s.origin == "opsin":
+        return f"the systematic name '{s.component}'"
+    return f"'{s.component}' (PubChem structure)"
+
+
+def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
+    """``structure-identical``/``structure-parent`` evidence for every structure declared.
+
+    Identical: the same full InChIKey as declared (one fragment). Parent: the standardised
+    parent (largest organic fragment, neutralised) has the listed InChIKey (a salt or hydrate),
+    or only the connectivity block agrees (a stereoisomer), or the parent contains a family
+    entry's pattern (e.g. any ester of BMK glycidic acid).
+    """
+    found: list[Evidence] = []
+    for s in declared.structures:
+        ident = s.identity
+        if ident is None:
+            continue
+        share = s.share
+        for key in sorted(index.by_inchikey.get(ident.inchikey, ())):
+            name = index.substance(key).name
+            if ident.n_fragments == 1 and ident.declared_inchikey == ident.inchikey:
+                found.append(Evidence("structure-identical", key, 1.0,
+                                      f"{_where(s)} is {name}", index.list_codes(key),
+                                      s.component, share))
+            else:
+                found.append(Evidence("structure-parent", key, 0.93,
+                                      f"{_where(s)} is a salt or hydrate of {name}",
+                                      index.list_codes(key), s.component, share))
+        if not any(e.substance_key in index.by_inchikey.get(ident.inchikey, ()) for e in found):
+            for key in sorted(index.by_skeleton.get(ident.skeleton, ())):
+                name = index.substance(key).name
+                found.append(Evidence("structure-parent", key, 0.9,
+                                      f"{_where(s)} is a stereoisomer of {name}",
+                                      index.list_codes(key), s.component, share))
+        for family in index.families:
+            key = family.entry.substance_key
+            if any(e.substance_key == key for e in found):
+                continue
+            if chem.has_substructure(ident.parent_smiles, family.smarts):
+                what = family.entry.family_name or f"the family of {index.substance(key).name}"
+                found.append(Evidence(
+                    "structure-parent", key, 0.9,
+                    f"{_where(s)} is one of the {what} ({family.entry.list_code})",
+                    index.list_codes(key), s.component, share))
+    return found

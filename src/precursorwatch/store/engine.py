@@ -1,0 +1,194 @@
+"""Open a database and bring its schema to the newest revision; nothing else.
+
+``make_engine`` builds an engine for any SQLAlchemy URL (SQLite gets WAL, a busy timeout and
+foreign keys on every connection); ``migrate`` runs the alembic migrations shipped inside this
+package, without any ``alembic.ini``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from precursorwatch.errors import StoreError
+
+#: Execution option naming how a SQLite transaction begins ("immediate" takes the write lock).
+SQLITE_BEGIN_OPTION = "precursorwatch_sqlite_begin"
+
+#: Milliseconds a SQLite connection waits for another process's lock before failing.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+#: Key of the PostgreSQL advisory lock that serialises concurrent migrations.
+MIGRATION_LOCK_KEY = 0x70726563  # "prec"
+
+_MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+_WHAT_TO_DO = (
+    "check the URL (PRECURSORWATCH_DATABASE_URL or --db), that the server is running and "
+    "reachable, and that you may read and write there"
+)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***``, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """The first line of the driver's message behind a SQLAlchemy error (no SQL, no hints)."""
+    reason = str(getattr(exc, "orig", None) or exc).strip()
+    return reason.splitlines()[0] if reason else type(exc).__name__
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL, or None for in-memory databases."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    """Per connection: let SQLAlchemy own transactions, then set the pragmas."""
+    # pysqlite's own transaction handling skips BEGIN before DDL and reads; turning it off
+    # and emitting BEGIN ourselves (see _on_sqlite_begin) gives real transactions.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    """Begin a SQLite transaction, IMMEDIATE (write lock now) when the option asks for it."""
+    mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "immediate" else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``, checked by opening one connection.
+
+    SQLite: the parent directory is created; WAL, ``busy_timeout=30000`` and
+    ``foreign_keys=ON`` are set on every connection. Other databases get ``pool_pre_ping``.
+    Raises StoreError (URL with the password masked, and what to do) when the URL is
+    malformed, its driver is missing, or the database cannot be opened.
+    """
+    shown = mask_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(
+            f"database URL {shown!r} is not a valid SQLAlchemy URL ({exc}); "
+            "give e.g. sqlite:////path/to/file.sqlite or postgresql+psycopg2://user@host/db"
+        ) from exc
+    kwargs: dict[str, Any] = {}
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite:
+        path = _sqlite_path(url)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the directory {str(path.parent)!r} of database {shown!r}: "
+                    f"{exc.strerror or exc}; choose a writable location with "
+                    "PRECURSORWATCH_DATABASE_URL or --db"
+                ) from exc
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(url, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError, ImportError) as exc:
+        raise StoreError(
+            f"no driver for database URL {shown!r} ({exc}); for PostgreSQL install "
+            "'precursorwatch[postgres]' (psycopg2)"
+        ) from exc
+    except (ArgumentError, TypeError) as exc:
+        raise StoreError(f"cannot use database URL {shown!r}: {exc}; {_WHAT_TO_DO}") from exc
+    if is_sqlite:
+        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _on_sqlite_begin)
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(
+            f"cannot open database {shown!r}: {describe_db_error(exc)}; {_WHAT_TO_DO}"
+        ) from exc
+    return engine
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """An alembic ``Config`` built in code, pointing at the migrations inside this package.
+
+    With ``engine``, its URL is set as ``sqlalchemy.url`` (for developers running
+    ``alembic.command.revision(cfg, autogenerate=True, ...)``).
+    """
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS_DIR))
+    if engine is not None:
+        cfg.set_main_option(
+            "sqlalchemy.url",
+            engine.url.render_as_string(hide_password=False).replace("%", "%%"),
+        )
+    return cfg
+
+
+def _is_at_head(conn: Connection, script: ScriptDirectory) -> bool:
+    current = MigrationContext.configure(conn).get_current_heads()
+    return set(current) == set(script.get_heads())
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest schema revision; a no-op when already there.
+
+    Safe when several processes start at once: on SQLite the migration runs inside one
+    ``BEGIN IMMEDIATE`` transaction (others wait up to the busy timeout), on PostgreSQL under
+    a transaction-scoped advisory lock. Raises StoreError when the database cannot be
+    migrated, e.g. when it was made by a newer precursorwatch.
+    """
+    shown = mask_url(engine.url.render_as_string(hide_password=False))
+    cfg = alembic_config()
+    try:
+        script = ScriptDirectory.from_config(cfg)
+        with engine.connect() as conn:
+            if _is_at_head(conn, script):
+                conn.rollback()
+                return
+            conn.rollback()
+            dialect = engine.dialect.name
+            if dialect == "sqlite":
+                conn = conn.execution_options(**{SQLITE_BEGIN_OPTION: "immediate"})
+            with conn.begin():
+                if dialect == "postgresql":
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+    except CommandError as exc:
+        raise StoreError(
+            f"cannot migrate database {shown!r}: {exc}; it may have been created by a newer "
+            "precursorwatch: upgrade precursorwatch or use another database"
+        ) from exc
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"cannot migrate database {shown!r}: {describe_db_error(exc)}; {_WHAT_TO_DO}"
+        ) from exc

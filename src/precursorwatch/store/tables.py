@@ -1,0 +1,235 @@
+"""The store's tables, declared once as SQLAlchemy Core metadata (DESIGN.md §6).
+
+The migrations in ``migrations/versions`` create exactly this schema; a test compares them.
+Repository modules import the ``Table`` objects from here; nothing else does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+#: Constraint names follow one convention so migrations can refer to them on every database.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database.
+
+    SQLite has no time zones: values are stored as naive UTC and given ``UTC`` back on
+    reading. A naive datetime handed in is refused (``ValueError``): its zone is unknown.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC; naive for SQLite, aware elsewhere."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give a timezone-aware one")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime whatever the database gave."""
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+list_table = Table(
+    "list",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+list_version = Table(
+    "list_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_id", Integer, ForeignKey("list.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("is_current", Boolean, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("confidential", Boolean, nullable=False),
+    Column("effective_date", String(32), nullable=False),
+    Column("content_hash", String(128), nullable=False),
+    Column("source_file", Text, nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+    Column("imported_by", String(200), nullable=False),
+    Column("entries_count", Integer, nullable=False),
+    Column("substances_count", Integer, nullable=False),
+    # {"list": <ListDef>, "substances": {key: <Substance>}}: the version, readable forever.
+    Column("payload", JSON, nullable=False),
+    UniqueConstraint("list_id", "version", name="uq_list_version_list_id_version"),
+    Index("ix_list_version_list_id_is_current", "list_id", "is_current"),
+)
+
+substance = Table(
+    "substance",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("cas", String(32), nullable=False),
+    Column("smiles", Text, nullable=False),
+    Column("inchikey", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+substance_name = Table(
+    "substance_name",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("substance_key", String(200), ForeignKey("substance.key"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("name_folded", Text, nullable=False),
+    # ISO 639-1 language, "" for the regulation name, "abbr" for abbreviations.
+    Column("lang", String(8), nullable=False),
+    Index("ix_substance_name_name_folded", "name_folded"),
+    Index("ix_substance_name_substance_key", "substance_key"),
+)
+
+substance_cas = Table(
+    "substance_cas",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("substance_key", String(200), ForeignKey("substance.key"), nullable=False),
+    Column("cas", String(32), nullable=False),
+    # "" for the parent CAS, else the labelled form ("hydrochloride", "(R)-isomer" ...).
+    Column("form", Text, nullable=False),
+    Index("ix_substance_cas_cas", "cas"),
+    Index("ix_substance_cas_substance_key", "substance_key"),
+)
+
+listing = Table(
+    "listing",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_version_id", Integer, ForeignKey("list_version.id"), nullable=False),
+    Column("substance_key", String(200), ForeignKey("substance.key"), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("covers", JSON, nullable=False),
+    Column("thresholds", JSON, nullable=False),
+    Column("family_smarts", Text, nullable=False),
+    Column("family_name", Text, nullable=False),
+    Index("ix_listing_list_version_id", "list_version_id"),
+    Index("ix_listing_substance_key", "substance_key"),
+)
+
+screening = Table(
+    "screening",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("input_name", Text, nullable=False),
+    Column("input_hash", String(128), nullable=False),
+    Column("list_versions", JSON, nullable=False),
+    Column("line_count", Integer, nullable=False),
+    Column("flagged_count", Integer, nullable=False),
+    Column("by_risk", JSON, nullable=False),
+    # Set true in the same transaction as the lines: readers only ever see complete ones.
+    Column("complete", Boolean, nullable=False),
+    Index("ix_screening_created_at", "created_at"),
+)
+
+screening_line = Table(
+    "screening_line",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("screening_id", String(32), ForeignKey("screening.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("row", Integer, nullable=False),
+    Column("line_id", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("cas", Text, nullable=False),
+    Column("hs_code", Text, nullable=False),
+    Column("quantity", Float, nullable=True),
+    Column("unit", Text, nullable=False),
+    Column("smiles", Text, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("destination", Text, nullable=False),
+    Column("consignor", Text, nullable=False),
+    Column("consignee", Text, nullable=False),
+    Column("warnings", JSON, nullable=False),
+    Column("risk", String(16), nullable=False),
+    Column("flagged", Boolean, nullable=False),
+    Column("matched_key", String(200), nullable=False),
+    Column("match_type", String(32), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("result", JSON, nullable=False),
+    Index("ix_screening_line_screening_id", "screening_id"),
+    Index("ix_screening_line_matched_key", "matched_key"),
+)
+
+audit_event = Table(
+    "audit_event",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index("ix_audit_event_at", "at"),
+)
+
+api_key = Table(
+    "api_key",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index("ix_api_key_prefix", "prefix"),
+)
+
+resolver_cache = Table(
+    "resolver_cache",
+    metadata,
+    Column("resolver_version", String(64), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

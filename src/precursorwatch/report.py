@@ -1,0 +1,152 @@
+"""Reports: CSV, JSON, XLSX and terminal tables from one screening result frame.
+
+The one serialiser: the CLI and the API's ``report.csv`` both come through :func:`write_csv`,
+so the two are byte-identical for the same file. Cells that a spreadsheet would run as a
+formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return; OWASP CSV injection)
+are prefixed with a single quote in CSV and XLSX; the store keeps the original text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from precursorwatch.models import DeclarationLine, LineResult
+from precursorwatch.screen import OUTPUT_COLUMNS, evidence_to_dict
+
+#: Columns of the CSV report: the contract's, then the per-line warnings.
+CSV_COLUMNS: tuple[str, ...] = (*OUTPUT_COLUMNS, "warnings")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = ("csv", "json", "xlsx", "table")
+
+
+def defuse(value: str) -> str:
+    """Prefix a cell that a spreadsheet would evaluate as a formula with a single quote."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def results_frame(results: Sequence[LineResult]) -> pd.DataFrame:
+    """The output frame (as :meth:`Screener.screen_frame` returns) of stored results."""
+    return pd.DataFrame({
+        "line_id": [r.line_id for r in results],
+        "flagged": [r.flagged for r in results],
+        "risk": [r.risk for r in results],
+        "matched_key": [r.matched_key for r in results],
+        "matched_name": [r.matched_name for r in results],
+        "matched_cas": [r.matched_cas for r in results],
+        "lists": [";".join(r.lists) for r in results],
+        "match_type": [r.match_type for r in results],
+        "score": [r.score for r in results],
+        "reason": [r.reason for r in results],
+        "evidence": [json.dumps([evidence_to_dict(e) for e in r.evidence]) for r in results],
+        "warnings": ["; ".join(r.warnings) for r in results],
+    }, columns=[*CSV_COLUMNS, "evidence"])
+
+
+def _csv_rows(frame: pd.DataFrame) -> Iterable[list[str]]:
+    cols = [frame[c].to_numpy(dtype=object) if c in frame.columns else None for c in CSV_COLUMNS]
+    for i in range(len(frame)):
+        row = []
+        for name, col in zip(CSV_COLUMNS, cols, strict=True):
+            value: Any = "" if col is None else col[i]
+            if name == "flagged":
+                row.append("true" if bool(value) else "false")
+            elif name == "score":
+                row.append(f"{float(value):.3f}")
+            else:
+                row.append(defuse(str(value)))
+        yield row
+
+
+class CsvReport:
+    """A CSV report written as chunks arrive (header once), for files of any size."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._writer = csv.writer(stream, lineterminator="\n")
+        self._writer.writerow(CSV_COLUMNS)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append the rows of one output frame."""
+        self._writer.writerows(_csv_rows(frame))
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """The whole CSV report of ``frame`` as text."""
+    buf = io.StringIO()
+    CsvReport(buf).write(frame)
+    return buf.getvalue()
+
+
+def json_lines(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The API's line objects: ``flagged`` boolean, ``lists`` an array, evidence included."""
+    out = []
+    for r in frame.to_dict("records"):
+        out.append({
+            "line_id": str(r["line_id"]), "flagged": bool(r["flagged"]), "risk": r["risk"],
+            "matched_key": r["matched_key"], "matched_name": r["matched_name"],
+            "matched_cas": r["matched_cas"],
+            "lists": [c for c in str(r["lists"]).split(";") if c],
+            "match_type": r["match_type"], "score": float(r["score"]), "reason": r["reason"],
+            "evidence": json.loads(r.get("evidence") or "[]"),
+            "warnings": [w for w in str(r.get("warnings") or "").split("; ") if w],
+        })
+    return out
+
+
+def write_xlsx(frame: pd.DataFrame, target: Path | IO[bytes],
+               declarations: Sequence[DeclarationLine] | None = None) -> None:
+    """An XLSX report: one sheet of results (flagged first keeps input order within tiers)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Screening"
+    header = list(CSV_COLUMNS)
+    if declarations is not None:
+        header = ["description", "cas", "hs_code", *header]
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    fills = {"high": "F8D7DA", "medium": "FFF3CD", "low": "E2E3E5"}
+    for i, row in enumerate(_csv_rows(frame)):
+        if declarations is not None:
+            d = declarations[i]
+            row = [defuse(d.description), defuse(d.cas), defuse(d.hs_code), *row]
+        ws.append(row)
+        risk = row[header.index("risk")]
+        if risk in fills:
+            for cell in ws[ws.max_row]:
+                cell.fill = PatternFill("solid", fgColor=fills[risk])
+    ws.freeze_panes = "A2"
+    wb.save(target)
+
+
+def print_table(frame: pd.DataFrame, *, console: Any = None, limit: int = 200) -> None:
+    """A rich table, flagged lines first (high, medium, low, none), with their reason."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    order = {"high": 0, "medium": 1, "low": 2, "none": 3}
+    rows = sorted(frame.to_dict("records"), key=lambda r: order.get(str(r["risk"]), 4))
+    table = Table(show_lines=False, header_style="bold")
+    for col in ("line", "risk", "match", "substance", "CAS", "lists", "reason"):
+        table.add_column(col, overflow="fold")
+    styles = {"high": "bold red", "medium": "yellow", "low": "cyan", "none": "dim"}
+    for r in rows[:limit]:
+        table.add_row(str(r["line_id"]), str(r["risk"]), str(r["match_type"]),
+                      str(r["matched_name"]), str(r["matched_cas"]),
+                      str(r["lists"]).replace(";", " "), str(r["reason"]),
+                      style=styles.get(str(r["risk"]), ""))
+    console.print(table)
+    if len(rows) > limit:
+        console.print(f"… {len(rows) - limit} more lines (use -o FILE for the full report)")
+    flagged = int(frame["flagged"].sum()) if len(frame) else 0
+    console.print(f"{len(frame)} lines screened, {flagged} flagged")

@@ -20,11 +20,11 @@ from rdkit.Chem.MolStandardize import rdMolStandardize
 @contextmanager
 def quiet_rdkit() -> Iterator[None]:
     """Silence RDKit's C++ log for the duration of a call (it writes to stderr otherwise)."""
-    RDLogger.DisableLog("rdApp.*")
+    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        RDLogger.EnableLog("rdApp.*")
+        RDLogger.EnableLog("rdApp.*")  # type: ignore[attr-defined]
 
 
 def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str]:

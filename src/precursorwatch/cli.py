@@ -21,8 +21,11 @@ from rich.table import Table
 from precursorwatch.errors import PrecursorWatchError
 from precursorwatch.settings import Settings, get_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Screen shipment declarations against drug-precursor watch lists.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Screen shipment declarations against drug-precursor watch lists.",
+)
 lists_app = typer.Typer(no_args_is_help=True, help="Show, import, compare and export lists.")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys: create, list, revoke.")
 app.add_typer(lists_app, name="lists")
@@ -31,8 +34,13 @@ app.add_typer(keys_app, name="keys")
 out = Console()
 err = Console(stderr=True)
 
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: the "
-                                               "embedded SQLite store; env PRECURSORWATCH_DATABASE_URL).")]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (default: the embedded SQLite store; env PRECURSORWATCH_DATABASE_URL).",
+    ),
+]
 
 
 def _settings(db: str | None) -> Settings:
@@ -62,7 +70,7 @@ def _store(db: str | None) -> Any:
 def init(db: DbOption = None) -> None:
     """Create the store, load the bundled lists (new versions when they changed), say where."""
     from precursorwatch.service import load_bundled_lists
-    from precursorwatch.store import mask_url
+    from precursorwatch.store.engine import mask_url
 
     with _errors():
         settings = _settings(db)
@@ -83,20 +91,32 @@ def _print_summaries(store: Any) -> None:
     for col in ("code", "title", "version", "entries", "substances", "effective", "hash"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r.code + (" (confidential)" if r.confidential else ""), r.title,
-                      str(r.version), str(r.entries), str(r.substances), r.effective_date,
-                      r.content_hash[:12])
+        table.add_row(
+            r.code + (" (confidential)" if r.confidential else ""),
+            r.title,
+            str(r.version),
+            str(r.entries),
+            str(r.substances),
+            r.effective_date,
+            r.content_hash[:12],
+        )
     out.print(table)
 
 
 @app.command()
 def screen(
     input: Annotated[Path, typer.Argument(help="Manifest: .csv, .tsv or .xlsx.")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the report here.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the report here.")
+    ] = None,
     format: Annotated[str, typer.Option("--format", help="csv | json | xlsx | table")] = "",
     map: Annotated[list[str] | None, typer.Option("--map", help="field=Header override.")] = None,
-    no_opsin: Annotated[bool, typer.Option("--no-opsin", help="Do not parse systematic names.")] = False,
-    no_record: Annotated[bool, typer.Option("--no-record", help="Do not keep the screening in the store.")] = False,
+    no_opsin: Annotated[
+        bool, typer.Option("--no-opsin", help="Do not parse systematic names.")
+    ] = False,
+    no_record: Annotated[
+        bool, typer.Option("--no-record", help="Do not keep the screening in the store.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Screen a manifest; exit 0 when nothing is flagged, 1 when something is, 2 on bad input."""
@@ -116,13 +136,19 @@ def screen(
         mapping = parse_mapping(map or [])
         settings = _settings(db)
         store = _store(db)
-        screener = make_screener(store, use_opsin=not no_opsin,
-                                 opsin_timeout_s=settings.opsin_timeout_s)
+        screener = make_screener(
+            store, use_opsin=not no_opsin, opsin_timeout_s=settings.opsin_timeout_s
+        )
         with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task(f"screening {input.name}", total=None)
-            done = screen_file(input, store=store, screener=screener, mapping=mapping,
-                               record=not no_record,
-                               on_chunk=lambda n: progress.advance(task, n))
+            done = screen_file(
+                input,
+                store=store,
+                screener=screener,
+                mapping=mapping,
+                record=not no_record,
+                on_chunk=lambda n: progress.advance(task, n),
+            )
     frame = done.frame
     if fmt == "table":
         print_table(frame, console=out)
@@ -132,8 +158,13 @@ def screen(
             raise typer.Exit(2)
         write_xlsx(frame, output, done.lines)
     else:
-        text = csv_text(frame) if fmt == "csv" else json.dumps(
-            {"screening_id": done.screening_id, "lines": json_lines(frame)}, indent=1)
+        text = (
+            csv_text(frame)
+            if fmt == "csv"
+            else json.dumps(
+                {"screening_id": done.screening_id, "lines": json_lines(frame)}, indent=1
+            )
+        )
         if output is None:
             sys.stdout.write(text)
         else:
@@ -145,8 +176,10 @@ def screen(
 
 
 @lists_app.command("show")
-def lists_show(code: Annotated[str | None, typer.Argument(help="A list code, e.g. UN-T1.")] = None,
-               db: DbOption = None) -> None:
+def lists_show(
+    code: Annotated[str | None, typer.Argument(help="A list code, e.g. UN-T1.")] = None,
+    db: DbOption = None,
+) -> None:
     """Every list with its version and size, or the entries of one list."""
     from precursorwatch.index import LIST_LABELS
     from precursorwatch.service import watchlist_of
@@ -160,24 +193,34 @@ def lists_show(code: Annotated[str | None, typer.Argument(help="A list code, e.g
         d = wl.lists.get(code.upper())
         if d is None:
             raise PrecursorWatchError(f"no list {code!r}; known: {', '.join(sorted(wl.lists))}")
-    table = Table(title=f"{d.code} — {d.title} (v{d.version}, {LIST_LABELS.get(d.code, d.code)})",
-                  header_style="bold")
+    table = Table(
+        title=f"{d.code} — {d.title} (v{d.version}, {LIST_LABELS.get(d.code, d.code)})",
+        header_style="bold",
+    )
     for col in ("key", "name", "CAS", "category", "covers", "thresholds"):
         table.add_column(col, overflow="fold")
     for e in d.entries:
         s = wl.substances.get(e.substance_key)
-        thr = "; ".join(f"{t.quantity:g} {t.unit}{' per ' + t.per if t.per else ''}"
-                        for t in e.thresholds)
-        table.add_row(e.substance_key, s.name if s else "", s.cas if s else "", e.category,
-                      ", ".join(e.covers) + (f" family: {e.family_name}" if e.family_name else ""),
-                      thr)
+        thr = "; ".join(
+            f"{t.quantity:g} {t.unit}{' per ' + t.per if t.per else ''}" for t in e.thresholds
+        )
+        table.add_row(
+            e.substance_key,
+            s.name if s else "",
+            s.cas if s else "",
+            e.category,
+            ", ".join(e.covers) + (f" family: {e.family_name}" if e.family_name else ""),
+            thr,
+        )
     out.print(table)
 
 
 @lists_app.command("import")
 def lists_import(
     file: Annotated[Path, typer.Argument(help="A list file: YAML or CSV.")],
-    confidential: Annotated[bool, typer.Option("--confidential", help="Hide from operators.")] = False,
+    confidential: Annotated[
+        bool, typer.Option("--confidential", help="Hide from operators.")
+    ] = False,
     code: Annotated[str | None, typer.Option("--code", help="List code for a CSV list.")] = None,
     db: DbOption = None,
 ) -> None:
@@ -188,16 +231,22 @@ def lists_import(
         if not file.is_file():
             raise PrecursorWatchError(f"{file}: no such file")
         store = _store(db)
-        outcome = import_list_file(store, file, code=code,
-                                   confidential=True if confidential else None, actor="cli")
-    out.print(f"{outcome.code}: {outcome.status} (version {outcome.version}, "
-              f"hash {outcome.content_hash[:12]})", highlight=False)
+        outcome = import_list_file(
+            store, file, code=code, confidential=True if confidential else None, actor="cli"
+        )
+    out.print(
+        f"{outcome.code}: {outcome.status} (version {outcome.version}, "
+        f"hash {outcome.content_hash[:12]})",
+        highlight=False,
+    )
 
 
 @lists_app.command("diff")
 def lists_diff(
     code: Annotated[str, typer.Argument(help="A list code.")],
-    old: Annotated[int | None, typer.Option("--from", help="Old version (default: previous).")] = None,
+    old: Annotated[
+        int | None, typer.Option("--from", help="Old version (default: previous).")
+    ] = None,
     new: Annotated[int | None, typer.Option("--to", help="New version (default: current).")] = None,
     db: DbOption = None,
 ) -> None:
@@ -217,8 +266,11 @@ def lists_diff(
             b = get_list(session=session, code=code, version=new_v)
     diff = diff_lists(a, b)
     out.print(f"{code.upper()} v{old_v} -> v{new_v}", highlight=False)
-    for label, items in (("added", diff.added), ("removed", diff.removed),
-                         ("changed", diff.changed)):
+    for label, items in (
+        ("added", diff.added),
+        ("removed", diff.removed),
+        ("changed", diff.changed),
+    ):
         for item in items:
             out.print(f"  {label}: {item}", highlight=False)
     if not (diff.added or diff.removed or diff.changed):
@@ -226,8 +278,9 @@ def lists_diff(
 
 
 @lists_app.command("export")
-def lists_export(output: Annotated[Path, typer.Option("-o", "--output", help="FILE.csv")],
-                 db: DbOption = None) -> None:
+def lists_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="FILE.csv")], db: DbOption = None
+) -> None:
     """Every current entry of every list as CSV (one row per list entry)."""
     from precursorwatch.service import watchlist_of
 
@@ -235,21 +288,49 @@ def lists_export(output: Annotated[Path, typer.Option("-o", "--output", help="FI
         wl = watchlist_of(_store(db))
         with output.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow(["list", "version", "key", "name", "cas", "smiles", "category", "covers",
-                        "family_name", "family_smarts", "hs_codes", "synonyms"])
+            w.writerow(
+                [
+                    "list",
+                    "version",
+                    "key",
+                    "name",
+                    "cas",
+                    "smiles",
+                    "category",
+                    "covers",
+                    "family_name",
+                    "family_smarts",
+                    "hs_codes",
+                    "synonyms",
+                ]
+            )
             for code in sorted(wl.lists):
                 d = wl.lists[code]
                 for e in d.entries:
                     s = wl.substances[e.substance_key]
-                    w.writerow([code, d.version, s.key, s.name, s.cas, s.smiles, e.category,
-                                ";".join(e.covers), e.family_name, e.family_smarts,
-                                ";".join(s.hs_codes), ";".join(s.all_names())])
+                    w.writerow(
+                        [
+                            code,
+                            d.version,
+                            s.key,
+                            s.name,
+                            s.cas,
+                            s.smiles,
+                            e.category,
+                            ";".join(e.covers),
+                            e.family_name,
+                            e.family_smarts,
+                            ";".join(s.hs_codes),
+                            ";".join(s.all_names()),
+                        ]
+                    )
     out.print(f"exported to {output}")
 
 
 @app.command()
-def substance(query: Annotated[str, typer.Argument(help="A name, CAS number or key.")],
-              db: DbOption = None) -> None:
+def substance(
+    query: Annotated[str, typer.Argument(help="A name, CAS number or key.")], db: DbOption = None
+) -> None:
     """Everything the store knows about one chemical: identifiers, names, lists, thresholds."""
     from precursorwatch.index import LIST_LABELS
     from precursorwatch.normalise import read_cas
@@ -263,34 +344,46 @@ def substance(query: Annotated[str, typer.Argument(help="A name, CAS number or k
         with store.session() as session:
             found = find_substances(session=session, query=q)
         if not found:
-            raise PrecursorWatchError(f"nothing in the store matches {query!r}; try a CAS "
-                                      "number, a name or `precursorwatch lists show`")
+            raise PrecursorWatchError(
+                f"nothing in the store matches {query!r}; try a CAS "
+                "number, a name or `precursorwatch lists show`"
+            )
         wl = watchlist_of(store)
     for s in found[:5]:
         out.print(f"[bold]{s.name}[/bold]  key {s.key}  CAS {s.cas or '—'}")
         if s.other_cas:
-            out.print("  forms: " + "; ".join(f"{o.cas} {o.form}" for o in s.other_cas),
-                      highlight=False)
+            out.print(
+                "  forms: " + "; ".join(f"{o.cas} {o.form}" for o in s.other_cas), highlight=False
+            )
         if s.smiles:
             out.print(f"  SMILES {s.smiles}  InChIKey {s.inchikey}", highlight=False)
         if s.hs_codes:
             out.print(f"  HS {', '.join(s.hs_codes)}", highlight=False)
         for e in wl.entries_for(s.key):
-            thr = "; ".join(f"{t.quantity:g} {t.unit}{' per ' + t.per if t.per else ''}"
-                            f"{' (' + t.note + ')' if t.note else ''}" for t in e.thresholds)
-            out.print(f"  {e.list_code} ({LIST_LABELS.get(e.list_code, e.list_code)})"
-                      f"{' category ' + e.category if e.category else ''}"
-                      f"{' covers ' + ', '.join(e.covers) if e.covers else ''}"
-                      f"{' threshold ' + thr if thr else ''}", highlight=False)
+            thr = "; ".join(
+                f"{t.quantity:g} {t.unit}{' per ' + t.per if t.per else ''}"
+                f"{' (' + t.note + ')' if t.note else ''}"
+                for t in e.thresholds
+            )
+            out.print(
+                f"  {e.list_code} ({LIST_LABELS.get(e.list_code, e.list_code)})"
+                f"{' category ' + e.category if e.category else ''}"
+                f"{' covers ' + ', '.join(e.covers) if e.covers else ''}"
+                f"{' threshold ' + thr if thr else ''}",
+                highlight=False,
+            )
         names = s.all_names()
-        out.print(f"  names: {', '.join(names[:30])}{' …' if len(names) > 30 else ''}",
-                  highlight=False)
+        out.print(
+            f"  names: {', '.join(names[:30])}{' …' if len(names) > 30 else ''}", highlight=False
+        )
 
 
 @keys_app.command("create")
-def keys_create(role: Annotated[str, typer.Option("--role", help="officer | operator | admin")],
-                name: Annotated[str, typer.Option("--name", help="Who or what uses the key.")],
-                db: DbOption = None) -> None:
+def keys_create(
+    role: Annotated[str, typer.Option("--role", help="officer | operator | admin")],
+    name: Annotated[str, typer.Option("--name", help="Who or what uses the key.")],
+    db: DbOption = None,
+) -> None:
     """Create an API key; the key is printed once, alone on the last line."""
     from precursorwatch.store import create_api_key
 
@@ -298,8 +391,10 @@ def keys_create(role: Annotated[str, typer.Option("--role", help="officer | oper
         store = _store(db)
         with store.session() as session:
             info, secret = create_api_key(session=session, name=name, role=role)
-    out.print(f"key {info.key_id} ({info.role}, {info.name}); store it now, it is not shown again:",
-              highlight=False)
+    out.print(
+        f"key {info.key_id} ({info.role}, {info.name}); store it now, it is not shown again:",
+        highlight=False,
+    )
     sys.stdout.flush()
     print(secret)
 
@@ -317,14 +412,21 @@ def keys_list(db: DbOption = None) -> None:
     for col in ("id", "name", "role", "prefix", "created", "revoked"):
         table.add_column(col)
     for k in keys:
-        table.add_row(k.key_id, k.name, k.role, k.prefix, k.created_at.isoformat(timespec="seconds"),
-                      k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "")
+        table.add_row(
+            k.key_id,
+            k.name,
+            k.role,
+            k.prefix,
+            k.created_at.isoformat(timespec="seconds"),
+            k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+        )
     out.print(table)
 
 
 @keys_app.command("revoke")
-def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or prefix.")],
-                db: DbOption = None) -> None:
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="Key id or prefix.")], db: DbOption = None
+) -> None:
     """Revoke an API key (it stops working at once)."""
     from precursorwatch.store import revoke_api_key
 
@@ -336,8 +438,10 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or prefix.")],
 
 
 @app.command()
-def audit(limit: Annotated[int, typer.Option(help="How many events, newest first.")] = 50,
-          db: DbOption = None) -> None:
+def audit(
+    limit: Annotated[int, typer.Option(help="How many events, newest first.")] = 50,
+    db: DbOption = None,
+) -> None:
     """The append-only audit log: screenings, list imports, key changes."""
     from precursorwatch.store import list_audit
 
@@ -346,13 +450,17 @@ def audit(limit: Annotated[int, typer.Option(help="How many events, newest first
         with store.session() as session:
             events = list_audit(session=session, limit=limit)
     for e in events:
-        out.print(f"{e.at.isoformat(timespec='seconds')}  {e.actor:<12} {e.action:<22} "
-                  f"{json.dumps(dict(e.detail), default=str)[:160]}", highlight=False)
+        out.print(
+            f"{e.at.isoformat(timespec='seconds')}  {e.actor:<12} {e.action:<22} "
+            f"{json.dumps(dict(e.detail), default=str)[:160]}",
+            highlight=False,
+        )
 
 
 @app.command()
-def history(query: Annotated[str, typer.Argument(help="A substance name, CAS or key.")],
-            db: DbOption = None) -> None:
+def history(
+    query: Annotated[str, typer.Argument(help="A substance name, CAS or key.")], db: DbOption = None
+) -> None:
     """Which consignees received a substance, when, in which screenings."""
     from precursorwatch.store import find_substances, substance_history
 
@@ -367,8 +475,15 @@ def history(query: Annotated[str, typer.Argument(help="A substance name, CAS or 
     for col in ("when", "screening", "line", "consignee", "destination", "risk", "description"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r.created_at.isoformat(timespec="seconds"), r.screening_id[:12], r.line_id,
-                      r.consignee, r.destination, r.risk, r.description)
+        table.add_row(
+            r.created_at.isoformat(timespec="seconds"),
+            r.screening_id[:12],
+            r.line_id,
+            r.consignee,
+            r.destination,
+            r.risk,
+            r.description,
+        )
     out.print(table)
 
 

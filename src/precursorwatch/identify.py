@@ -25,9 +25,9 @@ from precursorwatch.normalise import (
     split_components,
     strip_cas_from_text,
 )
+from precursorwatch.errors import ResolverError
 from precursorwatch.resolve import (
     KnownChemical,
-    ResolverError,
     looks_systematic,
     opsin_batch,
     pubchem_by_name,
@@ -89,8 +89,11 @@ def _watch_lookup(index: ListIndex, name: str) -> tuple[tuple[str, ...], str]:
     key = compact(name)
     if not key:
         return (), ""
-    for table, via in ((index.by_name, "name"), (index.by_abbreviation, "abbreviation"),
-                       (index.by_natural_source, "natural-source")):
+    for table, via in (
+        (index.by_name, "name"),
+        (index.by_abbreviation, "abbreviation"),
+        (index.by_natural_source, "natural-source"),
+    ):
         hit = table.get(key)
         if hit:
             return tuple(sorted(hit)), via
@@ -129,8 +132,14 @@ def _in_text(index: ListIndex, text: str) -> tuple[tuple[str, ...], str]:
 def _first_pass(index: ListIndex, component: str) -> ComponentId:
     parts = clean_name(component)
     whole = strip_cas_from_text(clean_text(component))
-    comp = ComponentId(text=component, name=parts.name, share=parts.share, salt=parts.salt,
-                       stereo=parts.stereo, hydrate=parts.hydrate)
+    comp = ComponentId(
+        text=component,
+        name=parts.name,
+        share=parts.share,
+        salt=parts.salt,
+        stereo=parts.stereo,
+        hydrate=parts.hydrate,
+    )
     for candidate in (whole, parts.name):
         keys, via = _watch_lookup(index, candidate)
         if keys:
@@ -138,13 +147,21 @@ def _first_pass(index: ListIndex, component: str) -> ComponentId:
     salted = f"{parts.name} {parts.salt}".strip()
     known = _pubchem_lookup(dict.fromkeys((whole, salted, parts.name)))
     if known is not None:
-        return replace(comp, known_name=known.name, known_cas=known.cas,
-                       smiles=known.smiles, smiles_via="pubchem")
+        return replace(
+            comp,
+            known_name=known.name,
+            known_cas=known.cas,
+            smiles=known.smiles,
+            smiles_via="pubchem",
+        )
     return comp
 
 
 def identify_descriptions(
-    texts: Sequence[str], index: ListIndex, *, use_opsin: bool = True,
+    texts: Sequence[str],
+    index: ListIndex,
+    *,
+    use_opsin: bool = True,
     opsin_timeout_s: float = 60.0,
 ) -> dict[str, DescriptionId]:
     """Identify each distinct text of ``texts``; returns text -> :class:`DescriptionId`.
@@ -157,8 +174,12 @@ def identify_descriptions(
         if not text or not text.strip():
             continue
         firsts[text] = [_first_pass(index, c) for c in split_components(text)]
-    pending = {c.name for comps in firsts.values() for c in comps
-               if not c.identified and looks_systematic(c.name)}
+    pending = {
+        c.name
+        for comps in firsts.values()
+        for c in comps
+        if not c.identified and looks_systematic(c.name)
+    }
     opsin: dict[str, str] = {}
     opsin_note = ""
     if use_opsin and pending:
@@ -182,15 +203,18 @@ def identify_descriptions(
             done.append(comp)
         notes = (opsin_note,) if opsin_note and any(c.name in pending for c in done) else ()
         results[text] = DescriptionId(
-            text=text, components=tuple(done),
-            cas_in_text=tuple(r.cas for r in cas_in_text(text)), notes=notes,
+            text=text,
+            components=tuple(done),
+            cas_in_text=tuple(r.cas for r in cas_in_text(text)),
+            notes=notes,
         )
     _add_fuzzy(results, unresolved, index)
     return results
 
 
-def _add_fuzzy(results: dict[str, DescriptionId], unresolved: list[tuple[str, int]],
-               index: ListIndex) -> None:
+def _add_fuzzy(
+    results: dict[str, DescriptionId], unresolved: list[tuple[str, int]], index: ListIndex
+) -> None:
     """Fuzzy-match unresolved component names against watch-list names in one vectorised call."""
     if not unresolved or not index.fuzzy_names:
         return
@@ -207,6 +231,7 @@ def _add_fuzzy(results: dict[str, DescriptionId], unresolved: list[tuple[str, in
             continue
         d = results[text]
         comps = list(d.components)
-        comps[i] = replace(comps[i], fuzzy=((index.fuzzy_keys[best], index.fuzzy_names[best],
-                                             round(score, 1)),))
+        comps[i] = replace(
+            comps[i], fuzzy=((index.fuzzy_keys[best], index.fuzzy_names[best], round(score, 1)),)
+        )
         results[text] = replace(d, components=tuple(comps))

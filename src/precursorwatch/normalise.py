@@ -16,8 +16,9 @@ from functools import lru_cache
 #: A CAS-like token: 2-7 digits, 2 digits, 1 check digit, hyphens or spaces optional.
 _CAS_TOKEN = re.compile(r"(?<![\d.,])(\d{2,7})[\s-]?(\d{2})[\s-]?(\d)(?![\d.,%])")
 #: Words that introduce a CAS number ("CAS:", "CAS No.", "CAS RN", "CAS-Nr.").
-_CAS_PREFIX = re.compile(r"\bcas\s*(?:-?\s*(?:no|nr|number|rn|reg(?:istry)?)\b\.?)?\s*[:#.]?\s*",
-                         re.IGNORECASE)
+_CAS_PREFIX = re.compile(
+    r"\bcas\s*(?:-?\s*(?:no|nr|number|rn|reg(?:istry)?)\b\.?)?\s*[:#.]?\s*", re.IGNORECASE
+)
 
 
 def cas_check_ok(cas: str) -> bool:
@@ -102,13 +103,16 @@ def normalise_hs(text: str) -> str:
 # --- folding ---------------------------------------------------------------------------------
 
 #: Invisible and bidirectional-control characters traffickers and broken exports leave in text.
-_INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u00ad\u200b-\u200f"
-                        "\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u00ad\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 #: German transliterations (Essigsäure -> Essigsaeure) used to index both spellings.
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 #: Letters that NFKD does not decompose.
-_EXTRA_LATIN = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe", "ß": "ss",
-                              "ı": "i"})
+_EXTRA_LATIN = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe", "ß": "ss", "ı": "i"}
+)
 
 
 def clean_text(text: str) -> str:
@@ -161,8 +165,9 @@ _CONTAINERS = (
     r"\b(?:in\s+)?(?:steel\s+|plastic\s+|hdpe\s+)?(?:drums?|bags?|ibcs?|totes?|iso\s*tanks?|"
     r"flexitanks?|bottles?|cans?|jerrycans?|pails?|sacks?|cylinders?)\b"
 )
-_PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*%\s*(?:w/w|v/v|wt\.?|vol\.?|m/m|\(w/w\))?",
-                      re.IGNORECASE)
+_PERCENT = re.compile(
+    r"(\d+(?:[.,]\d+)?)\s*%\s*(?:w/w|v/v|wt\.?|vol\.?|m/m|\(w/w\))?", re.IGNORECASE
+)
 
 #: Salt words after a base name ("ephedrine hydrochloride", "Ephedrinhydrochlorid").
 _SALT_SUFFIX = re.compile(
@@ -179,8 +184,9 @@ _SALT_PREFIX = re.compile(
     r"\s+(?:de\s+la\s+|de\s+l['’]|de\s+|d['’]|di\s+|della\s+|del\s+|do\s+|da\s+)?",
     re.IGNORECASE,
 )
-_HYDRATE = re.compile(r"\s*[,(]?\s*\b(mono|di|tri|tetra|penta|hexa|hemi|sesqui)?hydrat[e]?\b\)?",
-                      re.IGNORECASE)
+_HYDRATE = re.compile(
+    r"\s*[,(]?\s*\b(mono|di|tri|tetra|penta|hexa|hemi|sesqui)?hydrat[e]?\b\)?", re.IGNORECASE
+)
 _STEREO_PREFIX = re.compile(
     r"^\s*(\((?:[+\-±]|[RSEZrs]|\d[RS](?:,\s*\d[RS])*|\d+[RS],\s*\d+[RS])\)|"
     r"(?:dl|d|l|rac|levo|dextro)(?=-)|racemic|rac\.?)\s*-?\s*",
@@ -209,8 +215,11 @@ def _share(text: str) -> tuple[str, float | None]:
 
 
 #: Words left dangling once packaging is removed ("Acetone in 200 L drums" -> "Acetone in").
-_DANGLING = re.compile(r"^(?:in|of|im|en|em|w|na|packed|verpackt)\b\s*|\s*\b(?:in|of|im|en|em|w|"
-                       r"na|packed|verpackt|x)$", re.IGNORECASE)
+_DANGLING = re.compile(
+    r"^(?:in|of|im|en|em|w|na|packed|verpackt)\b\s*|\s*\b(?:in|of|im|en|em|w|"
+    r"na|packed|verpackt|x)$",
+    re.IGNORECASE,
+)
 
 
 def _trim(text: str) -> str:
@@ -263,8 +272,11 @@ def clean_name(text: str) -> NameParts:
 
 
 #: Separators between mixture components; "w/w" and "v/v" are protected first.
-_COMPONENT_SPLIT = re.compile(r"\s*(?:/|\+|;|&|,\s(?!\d)|\bund\b|\bet\b|\band\b|\bwith\b|"
-                              r"\bmit\b|\bavec\b|\bcon\b)\s*", re.IGNORECASE)
+_COMPONENT_SPLIT = re.compile(
+    r"\s*(?:/|\+|;|&|,\s(?!\d)|\bund\b|\bet\b|\band\b|\bwith\b|"
+    r"\bmit\b|\bavec\b|\bcon\b)\s*",
+    re.IGNORECASE,
+)
 
 
 def split_components(text: str) -> list[str]:

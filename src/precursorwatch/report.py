@@ -33,20 +33,23 @@ def defuse(value: str) -> str:
 
 def results_frame(results: Sequence[LineResult]) -> pd.DataFrame:
     """The output frame (as :meth:`Screener.screen_frame` returns) of stored results."""
-    return pd.DataFrame({
-        "line_id": [r.line_id for r in results],
-        "flagged": [r.flagged for r in results],
-        "risk": [r.risk for r in results],
-        "matched_key": [r.matched_key for r in results],
-        "matched_name": [r.matched_name for r in results],
-        "matched_cas": [r.matched_cas for r in results],
-        "lists": [";".join(r.lists) for r in results],
-        "match_type": [r.match_type for r in results],
-        "score": [r.score for r in results],
-        "reason": [r.reason for r in results],
-        "evidence": [json.dumps([evidence_to_dict(e) for e in r.evidence]) for r in results],
-        "warnings": ["; ".join(r.warnings) for r in results],
-    }, columns=[*CSV_COLUMNS, "evidence"])
+    return pd.DataFrame(
+        {
+            "line_id": [r.line_id for r in results],
+            "flagged": [r.flagged for r in results],
+            "risk": [r.risk for r in results],
+            "matched_key": [r.matched_key for r in results],
+            "matched_name": [r.matched_name for r in results],
+            "matched_cas": [r.matched_cas for r in results],
+            "lists": [";".join(r.lists) for r in results],
+            "match_type": [r.match_type for r in results],
+            "score": [r.score for r in results],
+            "reason": [r.reason for r in results],
+            "evidence": [json.dumps([evidence_to_dict(e) for e in r.evidence]) for r in results],
+            "warnings": ["; ".join(r.warnings) for r in results],
+        },
+        columns=[*CSV_COLUMNS, "evidence"],
+    )
 
 
 def _csv_rows(frame: pd.DataFrame) -> Iterable[list[str]]:
@@ -87,20 +90,30 @@ def json_lines(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The API's line objects: ``flagged`` boolean, ``lists`` an array, evidence included."""
     out = []
     for r in frame.to_dict("records"):
-        out.append({
-            "line_id": str(r["line_id"]), "flagged": bool(r["flagged"]), "risk": r["risk"],
-            "matched_key": r["matched_key"], "matched_name": r["matched_name"],
-            "matched_cas": r["matched_cas"],
-            "lists": [c for c in str(r["lists"]).split(";") if c],
-            "match_type": r["match_type"], "score": float(r["score"]), "reason": r["reason"],
-            "evidence": json.loads(r.get("evidence") or "[]"),
-            "warnings": [w for w in str(r.get("warnings") or "").split("; ") if w],
-        })
+        out.append(
+            {
+                "line_id": str(r["line_id"]),
+                "flagged": bool(r["flagged"]),
+                "risk": r["risk"],
+                "matched_key": r["matched_key"],
+                "matched_name": r["matched_name"],
+                "matched_cas": r["matched_cas"],
+                "lists": [c for c in str(r["lists"]).split(";") if c],
+                "match_type": r["match_type"],
+                "score": float(r["score"]),
+                "reason": r["reason"],
+                "evidence": json.loads(r.get("evidence") or "[]"),
+                "warnings": [w for w in str(r.get("warnings") or "").split("; ") if w],
+            }
+        )
     return out
 
 
-def write_xlsx(frame: pd.DataFrame, target: Path | IO[bytes],
-               declarations: Sequence[DeclarationLine] | None = None) -> None:
+def write_xlsx(
+    frame: pd.DataFrame,
+    target: Path | IO[bytes],
+    declarations: Sequence[DeclarationLine] | None = None,
+) -> None:
     """An XLSX report: one sheet of results (flagged first keeps input order within tiers)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
@@ -141,10 +154,16 @@ def print_table(frame: pd.DataFrame, *, console: Any = None, limit: int = 200) -
         table.add_column(col, overflow="fold")
     styles = {"high": "bold red", "medium": "yellow", "low": "cyan", "none": "dim"}
     for r in rows[:limit]:
-        table.add_row(str(r["line_id"]), str(r["risk"]), str(r["match_type"]),
-                      str(r["matched_name"]), str(r["matched_cas"]),
-                      str(r["lists"]).replace(";", " "), str(r["reason"]),
-                      style=styles.get(str(r["risk"]), ""))
+        table.add_row(
+            str(r["line_id"]),
+            str(r["risk"]),
+            str(r["match_type"]),
+            str(r["matched_name"]),
+            str(r["matched_cas"]),
+            str(r["lists"]).replace(";", " "),
+            str(r["reason"]),
+            style=styles.get(str(r["risk"]), ""),
+        )
     console.print(table)
     if len(rows) > limit:
         console.print(f"… {len(rows) - limit} more lines (use -o FILE for the full report)")

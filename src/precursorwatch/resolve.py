@@ -50,8 +50,12 @@ def _pubchem_db() -> Any:
 def _known(meta: Any) -> KnownChemical | None:
     if not meta:
         return None
-    return KnownChemical(str(meta.common_name or meta.iupac_name or ""), str(meta.CASs),
-                         str(meta.smiles or ""), str(meta.InChI_key or ""))
+    return KnownChemical(
+        str(meta.common_name or meta.iupac_name or ""),
+        str(meta.CASs),
+        str(meta.smiles or ""),
+        str(meta.InChI_key or ""),
+    )
 
 
 def pubchem_by_name(name: str) -> KnownChemical | None:
@@ -109,17 +113,24 @@ def opsin_batch(names: list[str], *, timeout_s: float = 60.0) -> dict[str, str]:
     if not unique:
         return {}
     if not java_available():
-        raise ResolverError("OPSIN needs Java: install a JRE (e.g. apt-get install "
-                            "default-jre-headless); systematic names were not parsed")
+        raise ResolverError(
+            "OPSIN needs Java: install a JRE (e.g. apt-get install "
+            "default-jre-headless); systematic names were not parsed"
+        )
     try:
         proc = subprocess.run(
             ["java", "-Xss8m", "-jar", str(_opsin_jar()), "-osmi"],
-            input="\n".join(unique) + "\n", capture_output=True, text=True,
-            timeout=timeout_s, check=False,
+            input="\n".join(unique) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise ResolverError(f"OPSIN took longer than {timeout_s:g} s for {len(unique)} names; "
-                            "systematic names were not parsed") from exc
+        raise ResolverError(
+            f"OPSIN took longer than {timeout_s:g} s for {len(unique)} names; "
+            "systematic names were not parsed"
+        ) from exc
     except OSError as exc:
         raise ResolverError(f"OPSIN could not start: {exc}") from exc
     lines = proc.stdout.split("\n")

@@ -51,8 +51,9 @@ def _order(ev: Evidence, risk: str) -> tuple[int, float, int]:
     return (RANK[risk], ev.score + 0.1 * mismatch_first, -kind_rank)
 
 
-def score_line(evidence: Sequence[Evidence], index: ListIndex, *, notes: Sequence[str] = (),
-               line_id: str = "") -> LineResult:
+def score_line(
+    evidence: Sequence[Evidence], index: ListIndex, *, notes: Sequence[str] = (), line_id: str = ""
+) -> LineResult:
     """Combine a line's evidence into its :class:`LineResult` (risk ``none`` when empty).
 
     ``notes`` (an invalid CAS, an unparsable SMILES, OPSIN unavailable) are appended to the
@@ -60,15 +61,24 @@ def score_line(evidence: Sequence[Evidence], index: ListIndex, *, notes: Sequenc
     """
     note_text = " ".join(n.rstrip(".") + "." for n in notes if n)
     if not evidence:
-        return LineResult(line_id=line_id, flagged=False, risk="none",
-                          reason=note_text or "No listed substance found.", warnings=())
+        return LineResult(
+            line_id=line_id,
+            flagged=False,
+            risk="none",
+            reason=note_text or "No listed substance found.",
+            warnings=(),
+        )
     risks = [evidence_risk(e, index) for e in evidence]
     best_i = max(range(len(evidence)), key=lambda i: _order(evidence[i], risks[i]))
     best, risk = evidence[best_i], risks[best_i]
     sub = index.substance(best.substance_key)
-    others = sorted({index.substance(e.substance_key).name for e, r in zip(evidence, risks,
-                                                                           strict=True)
-                     if e.substance_key != best.substance_key and RANK[r] >= RANK["medium"]})
+    others = sorted(
+        {
+            index.substance(e.substance_key).name
+            for e, r in zip(evidence, risks, strict=True)
+            if e.substance_key != best.substance_key and RANK[r] >= RANK["medium"]
+        }
+    )
     lists_phrase = index.lists_phrase(best.substance_key)
     listed = f" ({lists_phrase})" if lists_phrase and lists_phrase not in best.detail else ""
     sentence = f"{_capital(best.detail)}{listed}."

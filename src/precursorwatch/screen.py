@@ -28,11 +28,28 @@ from precursorwatch.scoring import score_line
 from precursorwatch.thresholds import threshold_note
 
 #: Canonical input columns the engine reads (others are carried through untouched).
-INPUT_COLUMNS: tuple[str, ...] = ("line_id", "description", "cas", "hs_code", "quantity",
-                                  "unit", "smiles")
+INPUT_COLUMNS: tuple[str, ...] = (
+    "line_id",
+    "description",
+    "cas",
+    "hs_code",
+    "quantity",
+    "unit",
+    "smiles",
+)
 #: The output contract's columns (DESIGN.md §5), in order.
-OUTPUT_COLUMNS: tuple[str, ...] = ("line_id", "flagged", "risk", "matched_key", "matched_name",
-                                   "matched_cas", "lists", "match_type", "score", "reason")
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "line_id",
+    "flagged",
+    "risk",
+    "matched_key",
+    "matched_name",
+    "matched_cas",
+    "lists",
+    "match_type",
+    "score",
+    "reason",
+)
 _KEY_COLUMNS = ["description", "cas", "hs_code", "smiles"]
 
 
@@ -46,12 +63,21 @@ class ResolutionCache(Protocol):
 
 def _description_from_json(data: Mapping[str, Any]) -> DescriptionId:
     comps = tuple(
-        ComponentId(**{**c, "watch_keys": tuple(c["watch_keys"]),
-                       "fuzzy": tuple(tuple(f) for f in c["fuzzy"])})
+        ComponentId(
+            **{
+                **c,
+                "watch_keys": tuple(c["watch_keys"]),
+                "fuzzy": tuple(tuple(f) for f in c["fuzzy"]),
+            }
+        )
         for c in data["components"]
     )
-    return DescriptionId(text=data["text"], components=comps,
-                         cas_in_text=tuple(data["cas_in_text"]), notes=tuple(data["notes"]))
+    return DescriptionId(
+        text=data["text"],
+        components=comps,
+        cas_in_text=tuple(data["cas_in_text"]),
+        notes=tuple(data["notes"]),
+    )
 
 
 def evidence_to_dict(ev: Evidence) -> dict[str, Any]:
@@ -72,7 +98,8 @@ class Screener:
     index: ListIndex = field(init=False)
     _descriptions: dict[str, DescriptionId] = field(default_factory=dict, init=False)
     _cas: dict[str, tuple[tuple[CasReading, ...], dict[str, KnownChemical]]] = field(
-        default_factory=dict, init=False)
+        default_factory=dict, init=False
+    )
     _structures: dict[str, StructureId] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -92,12 +119,14 @@ class Screener:
             todo = [t for t in todo if t not in self._descriptions]
         if not todo:
             return
-        found = identify_descriptions(todo, self.index, use_opsin=self.use_opsin,
-                                      opsin_timeout_s=self.opsin_timeout_s)
+        found = identify_descriptions(
+            todo, self.index, use_opsin=self.use_opsin, opsin_timeout_s=self.opsin_timeout_s
+        )
         self._descriptions.update(found)
         if self.cache is not None:
-            self.cache.put_many(self.namespace, {t: asdict(d) for t, d in found.items()
-                                                 if not d.notes})
+            self.cache.put_many(
+                self.namespace, {t: asdict(d) for t, d in found.items() if not d.notes}
+            )
 
     def _read_cas(self, text: str) -> tuple[tuple[CasReading, ...], dict[str, KnownChemical]]:
         if text not in self._cas:
@@ -129,8 +158,9 @@ class Screener:
         if smiles:
             structures.append(self._structure(smiles, "smiles"))
         if d is not None:
-            structures += [self._structure(c.smiles, c.smiles_via, c) for c in d.components
-                           if c.smiles]
+            structures += [
+                self._structure(c.smiles, c.smiles_via, c) for c in d.components if c.smiles
+            ]
         return Declared(d, readings, known, normalise_hs(hs), tuple(structures))
 
     def _judge(self, declared: Declared) -> LineResult:
@@ -138,8 +168,11 @@ class Screener:
         for matcher in MATCHERS:
             evidence.extend(matcher(declared, self.index))
         notes = [f"CAS {r.written} fails its check digit" for r in declared.cas if not r.valid]
-        notes += [f"SMILES not used: {s.problem}" for s in declared.structures
-                  if s.origin == "smiles" and s.identity is None]
+        notes += [
+            f"SMILES not used: {s.problem}"
+            for s in declared.structures
+            if s.origin == "smiles" and s.identity is None
+        ]
         if declared.description is not None:
             notes += list(declared.description.notes)
         return score_line(evidence, self.index, notes=notes)
@@ -154,19 +187,22 @@ class Screener:
         """
         frame = _canonical(df)
         if frame.empty:
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in
-                                 (*OUTPUT_COLUMNS, "evidence", "warnings")})
+            return pd.DataFrame(
+                {c: pd.Series(dtype=object) for c in (*OUTPUT_COLUMNS, "evidence", "warnings")}
+            )
         groups = frame.groupby(_KEY_COLUMNS, sort=False, dropna=False).ngroup().to_numpy()
         uniques = frame[_KEY_COLUMNS].drop_duplicates()
         self._identify(list(uniques["description"]))
-        templates = [self._judge(self._declared(*row))
-                     for row in uniques.itertuples(index=False, name=None)]
+        templates = [
+            self._judge(self._declared(*row)) for row in uniques.itertuples(index=False, name=None)
+        ]
         return _broadcast(frame, groups, templates, self.index)
 
     def screen_lines(self, lines: Sequence[DeclarationLine]) -> list[LineResult]:
         """Screen declaration objects (the API's path); results in the same order."""
-        df = pd.DataFrame([{**asdict(line), "warnings": "; ".join(line.warnings)}
-                           for line in lines])
+        df = pd.DataFrame(
+            [{**asdict(line), "warnings": "; ".join(line.warnings)} for line in lines]
+        )
         out = self.screen_frame(df)
         return results_from_frame(out)
 
@@ -175,16 +211,26 @@ def results_from_frame(out: pd.DataFrame) -> list[LineResult]:
     """Turn an output frame of :meth:`Screener.screen_frame` back into :class:`LineResult`s."""
     results = []
     for r in out.to_dict("records"):
-        evidence = tuple(Evidence(**{**e, "list_codes": tuple(e["list_codes"])})
-                         for e in json.loads(r["evidence"] or "[]"))
-        results.append(LineResult(
-            line_id=str(r["line_id"]), flagged=bool(r["flagged"]), risk=str(r["risk"]),
-            matched_key=str(r["matched_key"]), matched_name=str(r["matched_name"]),
-            matched_cas=str(r["matched_cas"]),
-            lists=tuple(c for c in str(r["lists"]).split(";") if c),
-            match_type=str(r["match_type"]), score=float(r["score"]), reason=str(r["reason"]),
-            evidence=evidence,
-            warnings=tuple(w for w in str(r["warnings"]).split("; ") if w)))
+        evidence = tuple(
+            Evidence(**{**e, "list_codes": tuple(e["list_codes"])})
+            for e in json.loads(r["evidence"] or "[]")
+        )
+        results.append(
+            LineResult(
+                line_id=str(r["line_id"]),
+                flagged=bool(r["flagged"]),
+                risk=str(r["risk"]),
+                matched_key=str(r["matched_key"]),
+                matched_name=str(r["matched_name"]),
+                matched_cas=str(r["matched_cas"]),
+                lists=tuple(c for c in str(r["lists"]).split(";") if c),
+                match_type=str(r["match_type"]),
+                score=float(r["score"]),
+                reason=str(r["reason"]),
+                evidence=evidence,
+                warnings=tuple(w for w in str(r["warnings"]).split("; ") if w),
+            )
+        )
     return results
 
 
@@ -201,28 +247,33 @@ def _canonical(df: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _broadcast(frame: pd.DataFrame, groups: np.ndarray, templates: list[LineResult],
-               index: ListIndex) -> pd.DataFrame:
+def _broadcast(
+    frame: pd.DataFrame, groups: np.ndarray, templates: list[LineResult], index: ListIndex
+) -> pd.DataFrame:
     def take(values: list[Any]) -> np.ndarray:
-        return np.asarray(values, dtype=object)[groups]
+        picked: np.ndarray = np.asarray(values, dtype=object)[groups]
+        return picked
 
     line_ids = frame["line_id"].to_numpy(dtype=object)
     rows = frame["row"].astype(str).to_numpy(dtype=object)
-    out = pd.DataFrame({
-        "line_id": np.where(line_ids != "", line_ids, rows),
-        "flagged": np.asarray([t.flagged for t in templates], dtype=bool)[groups],
-        "risk": take([t.risk for t in templates]),
-        "matched_key": take([t.matched_key for t in templates]),
-        "matched_name": take([t.matched_name for t in templates]),
-        "matched_cas": take([t.matched_cas for t in templates]),
-        "lists": take([";".join(t.lists) for t in templates]),
-        "match_type": take([t.match_type for t in templates]),
-        "score": np.asarray([t.score for t in templates], dtype=float)[groups],
-        "reason": take([t.reason for t in templates]),
-        "evidence": take([json.dumps([evidence_to_dict(e) for e in t.evidence])
-                          for t in templates]),
-        "warnings": frame["warnings"].to_numpy(dtype=object),
-    })
+    out = pd.DataFrame(
+        {
+            "line_id": np.where(line_ids != "", line_ids, rows),
+            "flagged": np.asarray([t.flagged for t in templates], dtype=bool)[groups],
+            "risk": take([t.risk for t in templates]),
+            "matched_key": take([t.matched_key for t in templates]),
+            "matched_name": take([t.matched_name for t in templates]),
+            "matched_cas": take([t.matched_cas for t in templates]),
+            "lists": take([";".join(t.lists) for t in templates]),
+            "match_type": take([t.match_type for t in templates]),
+            "score": np.asarray([t.score for t in templates], dtype=float)[groups],
+            "reason": take([t.reason for t in templates]),
+            "evidence": take(
+                [json.dumps([evidence_to_dict(e) for e in t.evidence]) for t in templates]
+            ),
+            "warnings": frame["warnings"].to_numpy(dtype=object),
+        }
+    )
     flagged_rows = np.flatnonzero(out["flagged"].to_numpy())
     if len(flagged_rows):
         qty = frame["quantity"].to_numpy(dtype=object)
@@ -238,7 +289,12 @@ def _broadcast(frame: pd.DataFrame, groups: np.ndarray, templates: list[LineResu
     return out
 
 
-def screen_frame(df: pd.DataFrame, watchlist: Watchlist, *, use_opsin: bool = True,
-                 cache: ResolutionCache | None = None) -> pd.DataFrame:
+def screen_frame(
+    df: pd.DataFrame,
+    watchlist: Watchlist,
+    *,
+    use_opsin: bool = True,
+    cache: ResolutionCache | None = None,
+) -> pd.DataFrame:
     """Screen ``df`` (canonical manifest columns) against ``watchlist``; see :class:`Screener`."""
     return Screener(watchlist, use_opsin=use_opsin, cache=cache).screen_frame(df)

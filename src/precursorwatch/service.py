@@ -42,27 +42,42 @@ def open_ready_store(settings: Settings) -> Store:
     return store
 
 
-def load_bundled_lists(store: Store, lists_dir: Path | None = None,
-                       actor: str = "system") -> list[ImportOutcome]:
+def load_bundled_lists(
+    store: Store, lists_dir: Path | None = None, actor: str = "system"
+) -> list[ImportOutcome]:
     """Import the bundled lists; unchanged lists stay at their version (a no-op)."""
     directory = lists_dir or bundled_lists_dir()
     watchlist = load_bundled(directory)
     with store.session() as session:
-        return import_lists(session=session, lists=list(watchlist.lists.values()),
-                            substances=watchlist.substances, source_file=str(directory),
-                            actor=actor)
+        return import_lists(
+            session=session,
+            lists=list(watchlist.lists.values()),
+            substances=watchlist.substances,
+            source_file=str(directory),
+            actor=actor,
+        )
 
 
-def import_list_file(store: Store, path: Path, *, code: str | None = None,
-                     confidential: bool | None = None, actor: str = "system") -> ImportOutcome:
+def import_list_file(
+    store: Store,
+    path: Path,
+    *,
+    code: str | None = None,
+    confidential: bool | None = None,
+    actor: str = "system",
+) -> ImportOutcome:
     """Validate and import a user's list file (YAML or CSV); refused whole when invalid."""
     with store.session() as session:
         known = dict(current_watchlist(session=session).substances)
     listdef, inline = load_list_file(path, known, code=code, confidential=confidential)
     with store.session() as session:
-        outcomes = import_lists(session=session, lists=[listdef],
-                                substances={**known, **inline}, source_file=str(path),
-                                actor=actor)
+        outcomes = import_lists(
+            session=session,
+            lists=[listdef],
+            substances={**known, **inline},
+            source_file=str(path),
+            actor=actor,
+        )
     return outcomes[0]
 
 
@@ -89,11 +104,16 @@ class StoreResolutionCache:
             cache_put_many(session=session, resolver_version=namespace, values=values)
 
 
-def make_screener(store: Store, *, use_opsin: bool = True,
-                  opsin_timeout_s: float = 60.0) -> Screener:
+def make_screener(
+    store: Store, *, use_opsin: bool = True, opsin_timeout_s: float = 60.0
+) -> Screener:
     """A screener over the store's current lists, caching resolutions in the store."""
-    return Screener(watchlist_of(store), use_opsin=use_opsin, opsin_timeout_s=opsin_timeout_s,
-                    cache=StoreResolutionCache(store))
+    return Screener(
+        watchlist_of(store),
+        use_opsin=use_opsin,
+        opsin_timeout_s=opsin_timeout_s,
+        cache=StoreResolutionCache(store),
+    )
 
 
 def declarations_from_frame(frame: pd.DataFrame) -> list[DeclarationLine]:
@@ -103,14 +123,23 @@ def declarations_from_frame(frame: pd.DataFrame) -> list[DeclarationLine]:
     lines = []
     for r in frame.to_dict("records"):
         value, unit, _ = parse_quantity(str(r.get("quantity", "") or ""), str(r.get("unit") or ""))
-        lines.append(DeclarationLine(
-            row=int(r.get("row", 0) or 0), line_id=str(r.get("line_id") or ""),
-            description=str(r.get("description") or ""), cas=str(r.get("cas") or ""),
-            hs_code=str(r.get("hs_code") or ""), quantity=value,
-            unit=unit or str(r.get("unit") or ""), smiles=str(r.get("smiles") or ""),
-            origin=str(r.get("origin") or ""), destination=str(r.get("destination") or ""),
-            consignor=str(r.get("consignor") or ""), consignee=str(r.get("consignee") or ""),
-            warnings=tuple(w for w in str(r.get("warnings") or "").split("; ") if w)))
+        lines.append(
+            DeclarationLine(
+                row=int(r.get("row", 0) or 0),
+                line_id=str(r.get("line_id") or ""),
+                description=str(r.get("description") or ""),
+                cas=str(r.get("cas") or ""),
+                hs_code=str(r.get("hs_code") or ""),
+                quantity=value,
+                unit=unit or str(r.get("unit") or ""),
+                smiles=str(r.get("smiles") or ""),
+                origin=str(r.get("origin") or ""),
+                destination=str(r.get("destination") or ""),
+                consignor=str(r.get("consignor") or ""),
+                consignee=str(r.get("consignee") or ""),
+                warnings=tuple(w for w in str(r.get("warnings") or "").split("; ") if w),
+            )
+        )
     return lines
 
 
@@ -135,9 +164,15 @@ def file_sha256(path: Path) -> str:
 
 
 def screen_file(
-    path: Path, *, store: Store, screener: Screener | None = None,
-    mapping: Mapping[str, str] | None = None, actor: str = "cli", record: bool = True,
-    input_name: str | None = None, on_chunk: Callable[[int], None] | None = None,
+    path: Path,
+    *,
+    store: Store,
+    screener: Screener | None = None,
+    mapping: Mapping[str, str] | None = None,
+    actor: str = "cli",
+    record: bool = True,
+    input_name: str | None = None,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> ScreenedFile:
     """Read, screen and (with ``record``) store a manifest file, chunk by chunk.
 
@@ -163,7 +198,11 @@ def screen_file(
     if record:
         with store.session() as session:
             screening_id = save_screening(
-                session=session, actor=actor, input_name=input_name or path.name,
-                input_hash=file_sha256(path), list_versions=screener.watchlist.versions(),
-                lines=list(zip(lines, results, strict=True)))
+                session=session,
+                actor=actor,
+                input_name=input_name or path.name,
+                input_hash=file_sha256(path),
+                list_versions=screener.watchlist.versions(),
+                lines=list(zip(lines, results, strict=True)),
+            )
     return ScreenedFile(info, lines, results, out, screening_id)

@@ -17,8 +17,13 @@ def match_cas(declared: Declared, index: ListIndex) -> list[Evidence]:
         for hit in index.by_cas.get(cas, []):
             sub = index.substance(hit.key)
             form = "" if hit.form == "parent" else f" ({hit.form} of {sub.name.lower()})"
-            found.append(Evidence(
-                kind="cas", substance_key=hit.key, score=1.0 if hit.form == "parent" else 0.97,
-                detail=f"CAS {cas} is {sub.name}{form}", list_codes=index.list_codes(hit.key),
-            ))
+            found.append(
+                Evidence(
+                    kind="cas",
+                    substance_key=hit.key,
+                    score=1.0 if hit.form == "parent" else 0.97,
+                    detail=f"CAS {cas} is {sub.name}{form}",
+                    list_codes=index.list_codes(hit.key),
+                )
+            )
     return found

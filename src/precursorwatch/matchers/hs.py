@@ -29,11 +29,17 @@ def match_hs(declared: Declared, index: ListIndex) -> list[Evidence]:
     score = SPECIFIC_HS_SCORE if len(keys) == 1 else SHARED_HS_SCORE
     pretty = f"{used[:4]}.{used[4:6]}" + (f".{used[6:]}" if len(used) > 6 else "")
     return [
-        Evidence(kind="hs-code", substance_key=key, score=score,
-                 detail=(f"HS code {pretty} is the tariff subheading of {index.substance(key).name}"
-                         if len(keys) == 1 else
-                         f"HS code {pretty} is shared by {len(keys)} listed substances, "
-                         f"among them {index.substance(key).name}"),
-                 list_codes=index.list_codes(key))
+        Evidence(
+            kind="hs-code",
+            substance_key=key,
+            score=score,
+            detail=(
+                f"HS code {pretty} is the tariff subheading of {index.substance(key).name}"
+                if len(keys) == 1
+                else f"HS code {pretty} is shared by {len(keys)} listed substances, "
+                f"among them {index.substance(key).name}"
+            ),
+            list_codes=index.list_codes(key),
+        )
         for key in sorted(keys)
     ]

@@ -44,17 +44,28 @@ def match_mismatch(declared: Declared, index: ListIndex) -> list[Evidence]:
             if hit.key in named:
                 continue
             sub = index.substance(hit.key)
-            found.append(Evidence(
-                "mismatch", hit.key, 0.96,
-                f"CAS {reading.cas} is {sub.name} ({index.lists_phrase(hit.key)}), but the line "
-                f"says '{d.text.strip()}' ({what}): possible mislabelling",
-                index.list_codes(hit.key)))
+            found.append(
+                Evidence(
+                    "mismatch",
+                    hit.key,
+                    0.96,
+                    f"CAS {reading.cas} is {sub.name} ({index.lists_phrase(hit.key)}), "
+                    f"but the line says '{d.text.strip()}' ({what}): possible mislabelling",
+                    index.list_codes(hit.key),
+                )
+            )
         known = declared.cas_known.get(reading.cas)
         if known is not None and reading.cas not in index.by_cas:
             for key in sorted(named_exactly):
                 sub = index.substance(key)
-                found.append(Evidence(
-                    "mismatch", key, 0.9,
-                    f"the line names {sub.name} but its CAS {reading.cas} is {known.name}: "
-                    "possible mislabelling", index.list_codes(key)))
+                found.append(
+                    Evidence(
+                        "mismatch",
+                        key,
+                        0.9,
+                        f"the line names {sub.name} but its CAS {reading.cas} is {known.name}: "
+                        "possible mislabelling",
+                        index.list_codes(key),
+                    )
+                )
     return found

@@ -34,28 +34,58 @@ def match_names(declared: Declared, index: ListIndex) -> list[Evidence]:
         note = _share_note(comp)
         for key in comp.watch_keys:
             sub = index.substance(key)
-            how = {"abbreviation": "the abbreviation", "natural-source": "a natural source of",
-                   "in-text": "the name"}.get(comp.watch_via, "a name of")
+            how = {
+                "abbreviation": "the abbreviation",
+                "natural-source": "a natural source of",
+                "in-text": "the name",
+            }.get(comp.watch_via, "a name of")
             if comp.watch_via == "natural-source":
                 detail = f"'{comp.watch_term}' is {how} {sub.name}{note}"
             else:
                 detail = f"'{comp.watch_term}' is {how} {sub.name}{note}"
-            found.append(Evidence("name", key, NAME_SCORES.get(comp.watch_via, 0.9), detail,
-                                  index.list_codes(key), comp.text, comp.share))
+            found.append(
+                Evidence(
+                    "name",
+                    key,
+                    NAME_SCORES.get(comp.watch_via, 0.9),
+                    detail,
+                    index.list_codes(key),
+                    comp.text,
+                    comp.share,
+                )
+            )
         if comp.known_cas and comp.known_cas in index.by_cas:
             for hit in index.by_cas[comp.known_cas]:
                 sub = index.substance(hit.key)
-                detail = (f"'{comp.name}' is {comp.known_name} (CAS {comp.known_cas}), "
-                          f"{'a form of ' + sub.name if hit.form != 'parent' else 'listed as ' + sub.name}"
-                          f"{note}")
-                found.append(Evidence("name", hit.key, NAME_SCORES["pubchem"], detail,
-                                      index.list_codes(hit.key), comp.text, comp.share))
+                relation = "a form of" if hit.form != "parent" else "listed as"
+                detail = (
+                    f"'{comp.name}' is {comp.known_name} (CAS {comp.known_cas}), "
+                    f"{relation} {sub.name}{note}"
+                )
+                found.append(
+                    Evidence(
+                        "name",
+                        hit.key,
+                        NAME_SCORES["pubchem"],
+                        detail,
+                        index.list_codes(hit.key),
+                        comp.text,
+                        comp.share,
+                    )
+                )
         if comp.fuzzy and not contradicted:
             key, matched, similarity = comp.fuzzy[0]
             sub = index.substance(key)
-            found.append(Evidence(
-                "fuzzy-name", key, round(similarity / 100 * FUZZY_WEIGHT, 3),
-                f"'{comp.name}' looks like a misspelling of '{matched}' ({sub.name}, "
-                f"similarity {similarity:.0f} %){note}", index.list_codes(key), comp.text,
-                comp.share))
+            found.append(
+                Evidence(
+                    "fuzzy-name",
+                    key,
+                    round(similarity / 100 * FUZZY_WEIGHT, 3),
+                    f"'{comp.name}' looks like a misspelling of '{matched}' ({sub.name}, "
+                    f"similarity {similarity:.0f} %){note}",
+                    index.list_codes(key),
+                    comp.text,
+                    comp.share,
+                )
+            )
     return found

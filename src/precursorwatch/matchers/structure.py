@@ -7,8 +7,11 @@ from precursorwatch.index import ListIndex
 from precursorwatch.matchers.base import Declared, StructureId
 from precursorwatch.models import Evidence
 
-ORIGINS = {"smiles": "the declared SMILES", "pubchem": "the PubChem structure of",
-           "opsin": "the systematic name"}
+ORIGINS = {
+    "smiles": "the declared SMILES",
+    "pubchem": "the PubChem structure of",
+    "opsin": "the systematic name",
+}
 
 
 def _where(s: StructureId) -> str:
@@ -36,27 +39,58 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
         for key in sorted(index.by_inchikey.get(ident.inchikey, ())):
             name = index.substance(key).name
             if ident.n_fragments == 1 and ident.declared_inchikey == ident.inchikey:
-                found.append(Evidence("structure-identical", key, 1.0,
-                                      f"{_where(s)} is {name}", index.list_codes(key),
-                                      s.component, share))
+                found.append(
+                    Evidence(
+                        "structure-identical",
+                        key,
+                        1.0,
+                        f"{_where(s)} is {name}",
+                        index.list_codes(key),
+                        s.component,
+                        share,
+                    )
+                )
             else:
-                found.append(Evidence("structure-parent", key, 0.93,
-                                      f"{_where(s)} is a salt or hydrate of {name}",
-                                      index.list_codes(key), s.component, share))
+                found.append(
+                    Evidence(
+                        "structure-parent",
+                        key,
+                        0.93,
+                        f"{_where(s)} is a salt or hydrate of {name}",
+                        index.list_codes(key),
+                        s.component,
+                        share,
+                    )
+                )
         if not any(e.substance_key in index.by_inchikey.get(ident.inchikey, ()) for e in found):
             for key in sorted(index.by_skeleton.get(ident.skeleton, ())):
                 name = index.substance(key).name
-                found.append(Evidence("structure-parent", key, 0.9,
-                                      f"{_where(s)} is a stereoisomer of {name}",
-                                      index.list_codes(key), s.component, share))
+                found.append(
+                    Evidence(
+                        "structure-parent",
+                        key,
+                        0.9,
+                        f"{_where(s)} is a stereoisomer of {name}",
+                        index.list_codes(key),
+                        s.component,
+                        share,
+                    )
+                )
         for family in index.families:
             key = family.entry.substance_key
             if any(e.substance_key == key for e in found):
                 continue
             if chem.has_substructure(ident.parent_smiles, family.smarts):
                 what = family.entry.family_name or f"the family of {index.substance(key).name}"
-                found.append(Evidence(
-                    "structure-parent", key, 0.9,
-                    f"{_where(s)} is one of the {what} ({family.entry.list_code})",
-                    index.list_codes(key), s.component, share))
+                found.append(
+                    Evidence(
+                        "structure-parent",
+                        key,
+                        0.9,
+                        f"{_where(s)} is one of the {what} ({family.entry.list_code})",
+                        index.list_codes(key),
+                        s.component,
+                        share,
+                    )
+                )
     return found

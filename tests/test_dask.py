@@ -1,0 +1,60 @@
+"""The Dask path gives, line by line, the single-process result (2 worker processes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from precursorwatch.lists import load_bundled
+from precursorwatch.screen import OUTPUT_COLUMNS, Screener
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.mark.slow
+def test_local_cluster_matches_single_process() -> None:
+    from precursorwatch.dask import screen_dataframe
+
+    names = [
+        "acetone",
+        "Essigsäureanhydrid",
+        "sodium chloride",
+        "piperonal",
+        "norepinephrine",
+        "toluene",
+        "cotton shirts",
+        "ephedrine hydrochloride",
+        "potassium permangante",
+        "ethyl acetate",
+    ]
+    rng = np.random.default_rng(7)
+    picks = rng.integers(0, len(names), 400)
+    df = pd.DataFrame(
+        {
+            "row": np.arange(1, 401),
+            "line_id": [f"L{i}" for i in range(400)],
+            "description": [names[i] for i in picks],
+            "cas": ["108-24-7" if i % 37 == 0 else "" for i in range(400)],
+        }
+    )
+    watchlist = load_bundled()
+    single = Screener(watchlist, use_opsin=False).screen_frame(df)
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        ddf = dd.from_pandas(df, npartitions=4)
+        result = screen_dataframe(ddf, watchlist, use_opsin=False).compute()
+    result = result.sort_index().reset_index(drop=True)
+    assert len(result) == len(single) == 400
+    for col in OUTPUT_COLUMNS:
+        assert list(result[col]) == list(single[col]), col
+    assert result["flagged"].sum() > 50

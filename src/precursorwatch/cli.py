@@ -31,7 +31,8 @@ keys_app = typer.Typer(no_args_is_help=True, help="API keys: create, list, revok
 app.add_typer(lists_app, name="lists")
 app.add_typer(keys_app, name="keys")
 
-out = Console()
+#: Piped output gets a wide console so reasons are not folded into a narrow column.
+out = Console(width=None if sys.stdout.isatty() else 180)
 err = Console(stderr=True)
 
 DbOption = Annotated[

@@ -45,10 +45,16 @@ def evidence_risk(ev: Evidence, index: ListIndex) -> str:
     return risk
 
 
-def _order(ev: Evidence, risk: str) -> tuple[int, float, int]:
+#: Evidence that the declared goods ARE a listed substance (or are said to be, by their CAS);
+#: at equal risk it outranks evidence that they lead to one or resemble one.
+IDENTITY_KINDS = frozenset({"cas", "structure-identical", "name", "structure-parent", "mismatch"})
+
+
+def _order(ev: Evidence, risk: str) -> tuple[int, int, float, int]:
     kind_rank = MATCH_TYPES.index(ev.kind) if ev.kind in MATCH_TYPES else len(MATCH_TYPES)
     mismatch_first = 1 if ev.kind == "mismatch" else 0
-    return (RANK[risk], ev.score + 0.1 * mismatch_first, -kind_rank)
+    identity = 1 if ev.kind in IDENTITY_KINDS else 0
+    return (RANK[risk], identity, ev.score + 0.1 * mismatch_first, -kind_rank)
 
 
 def score_line(

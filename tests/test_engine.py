@@ -29,21 +29,34 @@ def one(screener: Screener, **line: str) -> dict[str, object]:
         ({"description": "Essigsaeureanhydrid"}, "acetic-anhydride", "name"),
         ({"description": "Essigsäureanhydrid 99 % in 200 L drums"}, "acetic-anhydride", "name"),
         ({"description": "BMK"}, "1-phenyl-2-propanone", "name"),
-        ({"description": "propyl 2-methyl-3-phenyloxirane-2-carboxylate"}, "bmk-methyl-glycidate",
-         "structure-parent"),
+        (
+            {"description": "propyl 2-methyl-3-phenyloxirane-2-carboxylate"},
+            "bmk-methyl-glycidate",
+            "structure-parent",
+        ),
         ({"description": "Ephedrine hydrochloride USP"}, "ephedrine", "name"),
-        ({"description": "x", "smiles": "CN[C@@H](C)[C@H](O)c1ccccc1.Cl"}, "ephedrine",
-         "structure-parent"),
+        (
+            {"description": "x", "smiles": "CN[C@@H](C)[C@H](O)c1ccccc1.Cl"},
+            "ephedrine",
+            "structure-parent",
+        ),
         ({"description": "potassium permangante"}, "potassium-permanganate", "fuzzy-name"),
         ({"description": "sodium acetate", "cas": "108-24-7"}, "acetic-anhydride", "mismatch"),
-        ({"description": "chemical intermediate", "hs_code": "2915.24.00"}, "acetic-anhydride",
-         "hs-code"),
-        ({"description": "sample", "smiles": "CCOC(=O)C1(C)OC1c1ccccc1"},
-         "bmk-methyl-glycidate", "structure-parent"),
+        (
+            {"description": "chemical intermediate", "hs_code": "2915.24.00"},
+            "acetic-anhydride",
+            "hs-code",
+        ),
+        (
+            {"description": "sample", "smiles": "CCOC(=O)C1(C)OC1c1ccccc1"},
+            "bmk-methyl-glycidate",
+            "structure-parent",
+        ),
     ],
 )
-def test_listed_lines_are_flagged(screener: Screener, line: dict[str, str], key: str,
-                                  match_type: str) -> None:
+def test_listed_lines_are_flagged(
+    screener: Screener, line: dict[str, str], key: str, match_type: str
+) -> None:
     row = one(screener, **line)
     assert row["flagged"], row["reason"]
     assert row["matched_key"] == key
@@ -53,9 +66,18 @@ def test_listed_lines_are_flagged(screener: Screener, line: dict[str, str], key:
 
 @pytest.mark.parametrize(
     "description",
-    ["norepinephrine", "piperazine", "hydroxylamine hydrochloride", "glacial acetic acid",
-     "sodium acetate", "ethyl acetate", "cotton t-shirts", "toluene diisocyanate",
-     "phenylephrine", "vanillin"],
+    [
+        "norepinephrine",
+        "piperazine",
+        "hydroxylamine hydrochloride",
+        "glacial acetic acid",
+        "sodium acetate",
+        "ethyl acetate",
+        "cotton t-shirts",
+        "toluene diisocyanate",
+        "phenylephrine",
+        "vanillin",
+    ],
 )
 def test_close_innocent_names_are_not_flagged(screener: Screener, description: str) -> None:
     row = one(screener, description=description)
@@ -75,8 +97,9 @@ def test_mixture_component_with_its_share(screener: Screener) -> None:
 
 
 def test_output_has_contract_columns_in_input_order(screener: Screener) -> None:
-    df = pd.DataFrame({"description": ["cotton", "toluene", "cotton", "toluol"],
-                       "line_id": ["a", "", "c", "d"]})
+    df = pd.DataFrame(
+        {"description": ["cotton", "toluene", "cotton", "toluol"], "line_id": ["a", "", "c", "d"]}
+    )
     out = screener.screen_frame(df)
     assert list(out.columns[: len(OUTPUT_COLUMNS)]) == list(OUTPUT_COLUMNS)
     assert list(out["line_id"]) == ["a", "2", "c", "d"]

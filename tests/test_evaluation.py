@@ -23,9 +23,13 @@ EVAL = Path(__file__).parent / "data" / "eval" / "declarations.csv"
 def evaluated() -> pd.DataFrame:
     truth = pd.read_csv(EVAL, dtype=str, keep_default_na=False)
     out = Screener(load_bundled()).screen_frame(truth)
-    return truth.assign(got_flagged=out["flagged"].to_numpy(), got_key=out["matched_key"],
-                        got_cas=out["matched_cas"], got_type=out["match_type"],
-                        got_reason=out["reason"])
+    return truth.assign(
+        got_flagged=out["flagged"].to_numpy(),
+        got_key=out["matched_key"],
+        got_cas=out["matched_cas"],
+        got_type=out["match_type"],
+        got_reason=out["reason"],
+    )
 
 
 def _table(df: pd.DataFrame) -> str:
@@ -58,12 +62,16 @@ def test_targets(evaluated: pd.DataFrame) -> None:
     hard = df["category"] == "hard-negative"
     hard_fp = int((hard & got).sum()) / max(1, int(hard.sum()))
     print("\n" + _table(df))
-    print(f"recall {recall:.3f}  precision {precision:.3f}  matched CAS {cas_ok:.3f}  "
-          f"hard-negative FP {hard_fp:.3f}")
+    print(
+        f"recall {recall:.3f}  precision {precision:.3f}  matched CAS {cas_ok:.3f}  "
+        f"hard-negative FP {hard_fp:.3f}"
+    )
     misses = df[expect != got]
     for r in misses.itertuples():
-        print(f"MISS {r.category}: {r.description!r} cas={r.cas!r} expect={r.expect_flagged} "
-              f"got={r.got_key or '-'} ({r.got_type}) {r.got_reason[:100]}")
+        print(
+            f"MISS {r.category}: {r.description!r} cas={r.cas!r} expect={r.expect_flagged} "
+            f"got={r.got_key or '-'} ({r.got_type}) {r.got_reason[:100]}"
+        )
     assert recall >= 0.95
     assert precision >= 0.95
     assert cas_ok >= 0.95

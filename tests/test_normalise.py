@@ -17,8 +17,14 @@ from precursorwatch.normalise import (
 
 @pytest.mark.parametrize(
     ("text", "cas"),
-    [("108-24-7", "108-24-7"), ("108247", "108-24-7"), ("CAS: 108-24-7", "108-24-7"),
-     ("CAS No. 67-64-1", "67-64-1"), ("0067-64-1", "67-64-1"), ("108 24 7", "108-24-7")],
+    [
+        ("108-24-7", "108-24-7"),
+        ("108247", "108-24-7"),
+        ("CAS: 108-24-7", "108-24-7"),
+        ("CAS No. 67-64-1", "67-64-1"),
+        ("0067-64-1", "67-64-1"),
+        ("108 24 7", "108-24-7"),
+    ],
 )
 def test_cas_written_many_ways(text: str, cas: str) -> None:
     (reading,) = read_cas(text)
@@ -42,10 +48,13 @@ def test_clean_name_strips_grade_packaging_and_salt() -> None:
 
 
 def test_mixtures_split_but_systematic_names_do_not() -> None:
-    assert split_components("acetone 40 % / ethyl acetate 60 %") == ["acetone 40 %",
-                                                                     "ethyl acetate 60 %"]
+    assert split_components("acetone 40 % / ethyl acetate 60 %") == [
+        "acetone 40 %",
+        "ethyl acetate 60 %",
+    ]
     assert split_components("1-(1,3-benzodioxol-5-yl)propan-2-one") == [
-        "1-(1,3-benzodioxol-5-yl)propan-2-one"]
+        "1-(1,3-benzodioxol-5-yl)propan-2-one"
+    ]
 
 
 def test_folding() -> None:

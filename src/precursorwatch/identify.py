@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
 
+from precursorwatch.errors import ResolverError
 from precursorwatch.index import ListIndex
 from precursorwatch.normalise import (
     cas_in_text,
@@ -25,7 +26,6 @@ from precursorwatch.normalise import (
     split_components,
     strip_cas_from_text,
 )
-from precursorwatch.errors import ResolverError
 from precursorwatch.resolve import (
     KnownChemical,
     looks_systematic,

@@ -28,11 +28,17 @@ class InputError(PrecursorWatchError):
 class ManifestError(InputError):
     """A manifest cannot be read: its file, line and field are in the message."""
 
-    def __init__(self, message: str, *, path: str = "", line: int | None = None,
-                 field: str = "") -> None:
+    def __init__(
+        self, message: str, *, path: str = "", line: int | None = None, field: str = ""
+    ) -> None:
         where = ", ".join(
-            part for part in (path, f"line {line}" if line is not None else "",
-                              f"field {field!r}" if field else "") if part
+            part
+            for part in (
+                path,
+                f"line {line}" if line is not None else "",
+                f"field {field!r}" if field else "",
+            )
+            if part
         )
         super().__init__(f"{where}: {message}" if where else message)
         self.path, self.line, self.field = path, line, field
@@ -43,8 +49,13 @@ class ListFileError(InputError):
 
     def __init__(self, message: str, *, path: str = "", entry: str = "", field: str = "") -> None:
         where = ", ".join(
-            part for part in (path, f"entry {entry!r}" if entry else "",
-                              f"field {field!r}" if field else "") if part
+            part
+            for part in (
+                path,
+                f"entry {entry!r}" if entry else "",
+                f"field {field!r}" if field else "",
+            )
+            if part
         )
         super().__init__(f"{where}: {message}" if where else message)
         self.path, self.entry, self.field = path, entry, field

@@ -13,14 +13,31 @@ LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "it", "nl", "pl", "pt")
 
 #: What a list entry can extend to beyond the named substance (legal "coverage" words).
 COVERAGE_WORDS: frozenset[str] = frozenset(
-    {"salts", "stereoisomers", "esters", "ethers", "amides", "carbamates", "halides",
-     "acetals", "mixtures", "hydrates"}
+    {
+        "salts",
+        "stereoisomers",
+        "esters",
+        "ethers",
+        "amides",
+        "carbamates",
+        "halides",
+        "acetals",
+        "mixtures",
+        "hydrates",
+    }
 )
 
 #: The ``match_type`` values of the output contract (DESIGN.md §5), strongest first.
 MATCH_TYPES: tuple[str, ...] = (
-    "cas", "structure-identical", "name", "structure-parent", "mismatch", "derivative",
-    "fuzzy-name", "hs-code", "similar",
+    "cas",
+    "structure-identical",
+    "name",
+    "structure-parent",
+    "mismatch",
+    "derivative",
+    "fuzzy-name",
+    "hs-code",
+    "similar",
 )
 
 RISKS: tuple[str, ...] = ("high", "medium", "low", "none")
@@ -127,7 +144,9 @@ class Watchlist:
     def entries_for(self, key: str) -> tuple[ListEntry, ...]:
         """Every list entry naming substance ``key``, in list-code order."""
         return tuple(
-            e for code in sorted(self.lists) for e in self.lists[code].entries
+            e
+            for code in sorted(self.lists)
+            for e in self.lists[code].entries
             if e.substance_key == key
         )
 

@@ -7,12 +7,22 @@ from __future__ import annotations
 
 from precursorwatch.matchers.base import Declared, Matcher, StructureId
 from precursorwatch.matchers.cas import match_cas
+from precursorwatch.matchers.derivative import match_derivative
 from precursorwatch.matchers.hs import match_hs
 from precursorwatch.matchers.mismatch import match_mismatch
 from precursorwatch.matchers.names import match_names
+from precursorwatch.matchers.similar import match_similar
 from precursorwatch.matchers.structure import match_structures
 
 #: Every matcher the engine runs, in order; each sees the whole declaration.
-MATCHERS: list[Matcher] = [match_cas, match_names, match_structures, match_hs, match_mismatch]
+MATCHERS: list[Matcher] = [
+    match_cas,
+    match_names,
+    match_structures,
+    match_hs,
+    match_mismatch,
+    match_derivative,
+    match_similar,
+]
 
 __all__ = ["MATCHERS", "Declared", "Matcher", "StructureId"]

@@ -1,0 +1,202 @@
+"""Apply the designer-precursor transforms (up to two steps) to a structure, with RDKit.
+
+The transforms are data (:mod:`precursorwatch.transforms`); this module compiles them once,
+runs them on a standardised parent, sanitises each product, keeps its largest organic fragment
+and dedupes by InChIKey. Work is bounded: molecules over :data:`MAX_HEAVY_ATOMS` heavy atoms
+are skipped and each step keeps at most :data:`MAX_PRODUCTS_PER_STEP` products. Like
+:mod:`precursorwatch.chem`, functions never raise on bad input: they return an empty result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rdkit import Chem
+from rdkit.Chem import rdChemReactions
+from rdkit.Chem.rdChemReactions import ChemicalReaction
+
+from precursorwatch.chem import identity, parse_smiles, quiet_rdkit
+from precursorwatch.transforms import TRANSFORMS, Transform
+
+#: Structures larger than this are not transformed (bounded work per declared molecule).
+MAX_HEAVY_ATOMS = 60
+#: At most this many distinct products are kept per step and per input molecule.
+MAX_PRODUCTS_PER_STEP = 24
+#: RunReactants stops enumerating matches of one template after this many.
+_MAX_MATCHES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A product reached from the declared parent: its structure and the steps that gave it.
+
+    ``steps`` holds transform names in the order applied (one or two); ``heavy_atoms`` is the
+    product's heavy-atom count; ``protecting_atoms`` the heavy atoms removed by protecting-group
+    steps (Boc, Cbz, benzyl) on the way.
+    """
+
+    smiles: str
+    inchikey: str
+    steps: tuple[str, ...]
+    heavy_atoms: int
+    protecting_atoms: int = 0
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> tuple[tuple[Transform, ChemicalReaction], ...]:
+    """Every transform with its compiled reaction (transforms that fail to compile are left out;
+    ``tests/test_transforms.py`` catches those)."""
+    out = []
+    for t in TRANSFORMS:
+        rxn = compile_reaction(t.smarts)
+        if rxn is not None:
+            out.append((t, rxn))
+    return tuple(out)
+
+
+def compile_reaction(smarts: str) -> ChemicalReaction | None:
+    """The compiled, validated reaction for ``smarts``; ``None`` when it does not parse."""
+    with quiet_rdkit():
+        try:
+            rxn = rdChemReactions.ReactionFromSmarts(smarts)
+        except ValueError:
+            return None
+        if rxn is None or rxn.GetNumReactantTemplates() != 1:
+            return None
+        rxn.Initialize()
+        _warnings, n_err = rxn.Validate(silent=True)
+        return None if n_err else rxn
+
+
+def _largest_organic(mol: Chem.Mol) -> Chem.Mol | None:
+    """Sanitise a raw product and keep its largest carbon-containing fragment (None if none)."""
+    try:
+        mol = Chem.Mol(mol)
+        Chem.SanitizeMol(mol)
+    except (ValueError, RuntimeError):
+        return None
+    frags = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
+    organic = [f for f in frags if any(a.GetAtomicNum() == 6 for a in f.GetAtoms())]
+    if not organic:
+        return None
+    return max(organic, key=lambda f: f.GetNumHeavyAtoms())
+
+
+def _one_step(mol: Chem.Mol) -> list[tuple[Transform, Chem.Mol, str]]:
+    """(transform, product, product InChIKey) for every transform that applies once."""
+    found: dict[str, tuple[Transform, Chem.Mol, str]] = {}
+    for transform, rxn in _compiled():
+        if not rxn.IsMoleculeReactant(mol):
+            continue
+        for products in rxn.RunReactants((mol,), _MAX_MATCHES):
+            best: Chem.Mol | None = None
+            for raw in products:
+                cand = _largest_organic(raw)
+                if cand is not None and (
+                    best is None or cand.GetNumHeavyAtoms() > best.GetNumHeavyAtoms()
+                ):
+                    best = cand
+            if best is None:
+                continue
+            key = Chem.MolToInchiKey(best)
+            if key and key not in found:
+                found[key] = (transform, best, key)
+            if len(found) >= MAX_PRODUCTS_PER_STEP:
+                return list(found.values())
+    return list(found.values())
+
+
+def transform_mol(mol: Chem.Mol, *, max_steps: int = 2) -> list[Product]:
+    """Products of up to ``max_steps`` transforms applied to ``mol`` (not changed).
+
+    The first path found to a product names it (one-step paths before two-step ones); the
+    molecule itself is never returned as its own product. Returns ``[]`` for molecules over
+    :data:`MAX_HEAVY_ATOMS` heavy atoms or when nothing applies.
+    """
+    if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
+        return []
+    with quiet_rdkit():
+        start_key = Chem.MolToInchiKey(mol)
+        seen = {start_key}
+        frontier: list[tuple[Chem.Mol, tuple[str, ...], int]] = [(Chem.Mol(mol), (), 0)]
+        out: list[Product] = []
+        for _ in range(max_steps):
+            nxt: list[tuple[Chem.Mol, tuple[str, ...], int]] = []
+            for current, steps, protecting in frontier:
+                for transform, product, key in _one_step(current):
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    path = (*steps, transform.name)
+                    n_atoms = int(product.GetNumHeavyAtoms())
+                    lost = protecting
+                    if transform.protecting_group:
+                        lost += int(current.GetNumHeavyAtoms()) - n_atoms
+                    smiles = Chem.MolToSmiles(product)
+                    out.append(Product(smiles, key, path, n_atoms, lost))
+                    nxt.append((product, path, lost))
+            frontier = nxt[:MAX_PRODUCTS_PER_STEP]
+        return out
+
+
+def transform_smiles(smiles: str, *, max_steps: int = 2) -> list[Product]:
+    """:func:`transform_mol` on a SMILES (use the standardised parent); ``[]`` when unparsable."""
+    mol, _ = parse_smiles(smiles)
+    if mol is None:
+        return []
+    return transform_mol(mol, max_steps=max_steps)
+
+
+def apply_transform(transform: Transform, smiles: str) -> list[str]:
+    """Canonical SMILES of every product of one ``transform`` on ``smiles`` (for tests/docs).
+
+    Returns ``[]`` when the SMILES or the SMARTS does not parse, or when the step does not
+    apply.
+    """
+    rxn = compile_reaction(transform.smarts)
+    mol, _ = parse_smiles(smiles)
+    if rxn is None or mol is None:
+        return []
+    out: dict[str, None] = {}
+    with quiet_rdkit():
+        for products in rxn.RunReactants((mol,), _MAX_MATCHES):
+            for raw in products:
+                cand = _largest_organic(raw)
+                if cand is not None:
+                    out.setdefault(Chem.MolToSmiles(cand), None)
+    return list(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Derivatives:
+    """What up to two transforms make of one standardised parent.
+
+    ``heavy_atoms`` is the parent's heavy-atom count; each product's ``inchikey`` is the
+    InChIKey of the product's standardised parent (largest organic fragment, neutralised).
+    """
+
+    heavy_atoms: int
+    products: tuple[Product, ...]
+
+
+@lru_cache(maxsize=20_000)
+def derivatives(parent_smiles: str) -> Derivatives:
+    """Products of up to two transforms on ``parent_smiles`` (cached: structures repeat).
+
+    Returns an empty result for an unparsable SMILES or a molecule over
+    :data:`MAX_HEAVY_ATOMS` heavy atoms.
+    """
+    mol, _ = parse_smiles(parent_smiles)
+    if mol is None:
+        return Derivatives(0, ())
+    products = []
+    for p in transform_mol(mol):
+        ident, _ = identity(p.smiles)
+        if ident is not None:
+            products.append(
+                Product(
+                    ident.parent_smiles, ident.inchikey, p.steps, p.heavy_atoms, p.protecting_atoms
+                )
+            )
+    return Derivatives(int(mol.GetNumHeavyAtoms()), tuple(products))

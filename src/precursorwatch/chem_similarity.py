@@ -1,0 +1,85 @@
+"""Structure similarity with RDKit: Morgan fingerprints, Tanimoto, maximum common substructure.
+
+Pure functions over SMILES (the standardised parents); a parse failure returns ``None``
+or an empty result and never raises. MCS searches are bounded by a timeout in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdFingerprintGenerator, rdFMCS
+
+from precursorwatch.chem import parse_smiles, quiet_rdkit
+
+#: Morgan radius and size (ECFP4-like: radius 2, 2048 bits), as in :mod:`precursorwatch.chem`.
+MORGAN_RADIUS = 2
+MORGAN_BITS = 2048
+
+
+@lru_cache(maxsize=1)
+def _generator() -> Any:
+    return rdFingerprintGenerator.GetMorganGenerator(radius=MORGAN_RADIUS, fpSize=MORGAN_BITS)
+
+
+def mol_from_smiles(smiles: str) -> Chem.Mol | None:
+    """A molecule parsed from ``smiles`` (already a standardised parent); None when unparsable."""
+    mol, _ = parse_smiles(smiles)
+    return mol
+
+
+def fingerprint(mol: Chem.Mol) -> Any:
+    """Morgan fingerprint (radius 2, 2048 bits) of ``mol`` as an RDKit bit vector."""
+    with quiet_rdkit():
+        return _generator().GetFingerprint(mol)
+
+
+def tanimoto_many(fp: Any, others: list[Any]) -> list[float]:
+    """Tanimoto similarity of ``fp`` to each fingerprint of ``others`` (empty list if none)."""
+    return list(DataStructs.BulkTanimotoSimilarity(fp, others)) if others else []
+
+
+def heavy_atoms(mol: Chem.Mol) -> int:
+    """Number of heavy (non-hydrogen) atoms of ``mol``."""
+    return int(mol.GetNumHeavyAtoms())
+
+
+@dataclass(frozen=True, slots=True)
+class CommonPart:
+    """The maximum common substructure of two molecules.
+
+    ``atoms_a``/``atoms_b`` are the matching atom indices in each molecule (empty when the
+    search found nothing or timed out before finding anything); ``n_atoms`` their number.
+    """
+
+    smarts: str
+    n_atoms: int
+    atoms_a: tuple[int, ...]
+    atoms_b: tuple[int, ...]
+
+
+def common_part(a: Chem.Mol, b: Chem.Mol, *, timeout_s: int = 1) -> CommonPart:
+    """Maximum common substructure of ``a`` and ``b``: elements and bond orders must agree,
+    rings match only rings and only complete rings count (so a phenyl is not half a
+    cyclohexane). Returns an empty :class:`CommonPart` when nothing is shared.
+    """
+    with quiet_rdkit():
+        res = rdFMCS.FindMCS(
+            [a, b],
+            timeout=max(1, int(timeout_s)),
+            atomCompare=rdFMCS.AtomCompare.CompareElements,
+            bondCompare=rdFMCS.BondCompare.CompareOrder,
+            ringMatchesRingOnly=True,
+            completeRingsOnly=True,
+        )
+        if not res.smartsString or res.numAtoms == 0:
+            return CommonPart("", 0, (), ())
+        query = Chem.MolFromSmarts(res.smartsString)
+        if query is None:
+            return CommonPart("", 0, (), ())
+        match_a = a.GetSubstructMatch(query)
+        match_b = b.GetSubstructMatch(query)
+    return CommonPart(res.smartsString, int(res.numAtoms), tuple(match_a), tuple(match_b))

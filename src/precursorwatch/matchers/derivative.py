@@ -1,0 +1,155 @@
+"""Derivative evidence: one or two simple steps turn the declared structure into a listed one.
+
+The steps are the designer-precursor transforms (:mod:`precursorwatch.transforms`). A product
+only counts when it is meaningful: the listed parent must carry most of the declared molecule
+(its heavy-atom share) and be a UN Table I / EU category 1 substance or one of the precursors
+masked in practice (:data:`precursorwatch.transforms.MASKED_TARGETS`). Hydrolysis of a large
+legitimate molecule that frees a small listed chemical (a steroid acetonide giving acetone,
+piperine giving piperidine) stays silent. The cut-offs below were chosen by
+``bench/designer.py`` on ~70,000 PubChem compounds and the labelled designer set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from precursorwatch import chem
+from precursorwatch.chem_reactions import derivatives
+from precursorwatch.index import TOP_CATEGORY_CODES, ListIndex
+from precursorwatch.matchers.base import Declared, StructureId
+from precursorwatch.models import Evidence
+from precursorwatch.transforms import MASKED_TARGETS
+
+#: High risk: a top-category, masked-in-practice parent carrying at least this share of the
+#: declared parent's heavy atoms.
+HIGH_SHARE = 0.5
+#: Medium risk: a top-category or masked parent carrying at least this share.
+MEDIUM_SHARE = 0.5
+#: Scores (scoring.py: derivative evidence is medium, high when the score is >= 0.8).
+HIGH_SCORE = 0.85
+MEDIUM_SCORE = 0.6
+#: Each step beyond the first costs this much score (two steps are less certain than one).
+STEP_PENALTY = 0.02
+
+
+@lru_cache(maxsize=1)
+def masked_skeletons() -> frozenset[str]:
+    """Connectivity blocks of :data:`MASKED_TARGETS` (computed once)."""
+    out = set()
+    for smiles in MASKED_TARGETS:
+        ident, _ = chem.identity(smiles)
+        if ident is not None:
+            out.add(ident.skeleton)
+    return frozenset(out)
+
+
+def declared_structures(declared: Declared) -> list[StructureId]:
+    """The declared structures, plus the PubChem structure of each known CAS number.
+
+    A line that gives only a CAS number of an unlisted chemical (1-benzyl-4-piperidone,
+    3612-20-2) has no structure of its own; its CAS number's PubChem structure stands in.
+    Unparsable structures are left out.
+    """
+    out = [s for s in declared.structures if s.identity is not None]
+    seen = {s.identity.inchikey for s in out if s.identity is not None}
+    for cas, known in declared.cas_known.items():
+        if not known.smiles:
+            continue
+        ident, _ = chem.identity(known.smiles)
+        if ident is not None and ident.inchikey not in seen:
+            seen.add(ident.inchikey)
+            out.append(StructureId(known.smiles, "pubchem", ident, f"CAS {cas}"))
+    return out
+
+
+def _where(s: StructureId) -> str:
+    if s.origin == "smiles":
+        return "the declared structure"
+    if s.component.startswith("CAS "):
+        return f"the chemical with {s.component}"
+    return f"'{s.component}'" if s.component else "the declared chemical"
+
+
+def derivative_score(*, share: float, top: bool, masked: bool, n_steps: int) -> float | None:
+    """The score of a listed product, or ``None`` when it is not evidence.
+
+    ``share``: heavy atoms of the listed parent over those of the declared parent; ``top``: the
+    parent is on UN Table I or EU category 1; ``masked``: it is a precursor masked in practice.
+    """
+    penalty = STEP_PENALTY * (n_steps - 1)
+    if top and masked and share >= HIGH_SHARE:
+        return round(HIGH_SCORE + 0.1 * min(share, 1.0) - penalty, 3)
+    if (top or masked) and share >= MEDIUM_SHARE:
+        return round(MEDIUM_SCORE - penalty, 3)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A listed substance reached from a declared parent, with what decides its weight."""
+
+    key: str
+    steps: tuple[str, ...]
+    share: float
+    top: bool
+    masked: bool
+
+
+def derivative_hits(parent_smiles: str, index: ListIndex) -> list[Hit]:
+    """Every listed substance up to two transforms make of ``parent_smiles``, unweighed.
+
+    ``[]`` when the structure cannot be parsed, is too large or nothing listed is reached.
+    """
+    result = derivatives(parent_smiles)
+    if not result.heavy_atoms:
+        return []
+    masked = masked_skeletons()
+    hits = []
+    for product in result.products:
+        skeleton = product.inchikey.split("-")[0]
+        keys = index.by_inchikey.get(product.inchikey) or index.by_skeleton.get(skeleton)
+        if not keys:
+            continue
+        # protecting groups (Boc, Cbz, benzyl) do not count against the share
+        carried = max(1, result.heavy_atoms - product.protecting_atoms)
+        for key in sorted(keys):
+            top = bool(TOP_CATEGORY_CODES.intersection(index.list_codes(key)))
+            hits.append(
+                Hit(key, product.steps, product.heavy_atoms / carried, top, skeleton in masked)
+            )
+    return hits
+
+
+def match_derivative(declared: Declared, index: ListIndex) -> list[Evidence]:
+    """``derivative`` evidence for listed substances reached in one or two steps.
+
+    Nothing is emitted for a structure that is itself listed (the identity matchers cover it)
+    or that cannot be parsed; one evidence per listed substance, from its best path.
+    """
+    found: dict[tuple[str, str], Evidence] = {}
+    for s in declared_structures(declared):
+        ident = s.identity
+        if ident is None or ident.skeleton in index.by_skeleton:
+            continue
+        for hit in derivative_hits(ident.parent_smiles, index):
+            score = derivative_score(
+                share=hit.share, top=hit.top, masked=hit.masked, n_steps=len(hit.steps)
+            )
+            if score is None:
+                continue
+            name = index.substance(hit.key).name
+            path = ", then ".join(hit.steps)
+            ev = Evidence(
+                "derivative",
+                hit.key,
+                score,
+                f"{_where(s)} is a possible designer precursor: {path} gives {name}",
+                index.list_codes(hit.key),
+                s.component,
+                s.share,
+            )
+            old = found.get((s.component, hit.key))
+            if old is None or ev.score > old.score:
+                found[(s.component, hit.key)] = ev
+    return list(found.values())

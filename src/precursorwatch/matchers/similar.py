@@ -1,0 +1,173 @@
+"""Similarity evidence: close structural relatives of listed substances (a hint, not identity).
+
+Morgan-fingerprint Tanimoto against every listed organic substance (fingerprints computed once
+per index), then, for the few candidates above the cut-off, the maximum common substructure:
+its coverage of the listed substance and of the declared one. Low risk by default; medium when
+both the similarity and the coverage are high. The cut-offs were chosen with
+``bench/designer.py`` (alert rate on ~70,000 PubChem compounds, recall on the designer set).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from precursorwatch import chem
+from precursorwatch.chem_similarity import (
+    common_part,
+    fingerprint,
+    heavy_atoms,
+    mol_from_smiles,
+    tanimoto_many,
+)
+from precursorwatch.index import ListIndex
+from precursorwatch.matchers.base import Declared, StructureId
+from precursorwatch.matchers.derivative import declared_structures
+from precursorwatch.models import Evidence
+
+#: Candidates need at least this Tanimoto similarity (low-risk evidence from here).
+LOW_TANIMOTO = 0.5
+#: Medium risk needs this Tanimoto similarity ...
+MEDIUM_TANIMOTO = 0.6
+#: ... and the common substructure must cover this share of the listed substance ...
+MEDIUM_COVERAGE = 0.9
+#: ... and at least this share of the declared structure (a big molecule merely containing a
+#: listed fragment is not a relative of it).
+MIN_DECLARED_COVERAGE = 0.6
+#: Listed substances smaller than this are not compared (solvents and reagents: similarity to
+#: acetone or methylamine means nothing).
+MIN_LISTED_HEAVY_ATOMS = 8
+#: Declared structures larger than this are not compared (bounded work).
+MAX_DECLARED_HEAVY_ATOMS = 80
+#: The common substructure is searched for on at most this many best candidates.
+MAX_CANDIDATES = 3
+#: Seconds allowed to one maximum-common-substructure search.
+MCS_TIMEOUT_S = 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    keys: tuple[str, ...]
+    mols: tuple[Any, ...]
+    fps: list[Any]
+
+
+_CACHE: dict[int, tuple[weakref.ref[ListIndex], _Reference]] = {}
+
+
+def _reference(index: ListIndex) -> _Reference:
+    """Listed organic substances with their parents and fingerprints, once per index."""
+    hit = _CACHE.get(id(index))
+    if hit is not None and hit[0]() is index:
+        return hit[1]
+    keys, mols, fps = [], [], []
+    for key in sorted({k for ks in index.by_inchikey.values() for k in ks}):
+        smiles = index.substance(key).smiles
+        ident, _ = chem.identity(smiles) if smiles else (None, "")
+        mol = mol_from_smiles(ident.parent_smiles) if ident is not None else None
+        if mol is None or heavy_atoms(mol) < MIN_LISTED_HEAVY_ATOMS:
+            continue
+        keys.append(key)
+        mols.append(mol)
+        fps.append(fingerprint(mol))
+    ref = _Reference(tuple(keys), tuple(mols), fps)
+    for stale in [k for k, (r, _) in _CACHE.items() if r() is None]:
+        del _CACHE[stale]
+    _CACHE[id(index)] = (weakref.ref(index), ref)
+    return ref
+
+
+def similar_score(tanimoto: float, coverage: float, declared_coverage: float) -> float | None:
+    """The score of a similar listed substance, or ``None`` when it is not evidence.
+
+    Medium (>= 0.6) when the Tanimoto similarity, the common substructure's coverage of the
+    listed substance and its coverage of the declared structure all pass their cut-offs; low
+    (0.2-0.5) when only the similarity does.
+    """
+    if tanimoto < LOW_TANIMOTO:
+        return None
+    if (
+        tanimoto >= MEDIUM_TANIMOTO
+        and coverage >= MEDIUM_COVERAGE
+        and declared_coverage >= MIN_DECLARED_COVERAGE
+    ):
+        return round(0.6 + 0.3 * (tanimoto - MEDIUM_TANIMOTO) / (1 - MEDIUM_TANIMOTO), 3)
+    return round(0.2 + 0.3 * tanimoto, 3)
+
+
+def _where(s: StructureId) -> str:
+    if s.origin == "smiles":
+        return "the declared structure"
+    if s.component.startswith("CAS "):
+        return f"the chemical with {s.component}"
+    return f"'{s.component}'" if s.component else "the declared chemical"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A listed substance like the declared structure, with the measured similarity."""
+
+    key: str
+    tanimoto: float
+    coverage: float
+    declared_coverage: float
+
+
+def similar_candidates(parent_smiles: str, index: ListIndex) -> list[Candidate]:
+    """The listed substances at or above :data:`LOW_TANIMOTO` (at most
+    :data:`MAX_CANDIDATES`, best first) with their common-substructure coverages.
+
+    Returns ``[]`` for an unparsable structure or one over :data:`MAX_DECLARED_HEAVY_ATOMS`.
+    """
+    ref = _reference(index)
+    mol = mol_from_smiles(parent_smiles)
+    if mol is None or not ref.keys or not 0 < heavy_atoms(mol) <= MAX_DECLARED_HEAVY_ATOMS:
+        return []
+    sims = tanimoto_many(fingerprint(mol), ref.fps)
+    ranked = sorted((i for i, t in enumerate(sims) if t >= LOW_TANIMOTO), key=lambda i: -sims[i])[
+        :MAX_CANDIDATES
+    ]
+    out = []
+    for i in ranked:
+        listed = ref.mols[i]
+        common = common_part(mol, listed, timeout_s=MCS_TIMEOUT_S)
+        out.append(
+            Candidate(
+                ref.keys[i],
+                sims[i],
+                common.n_atoms / heavy_atoms(listed),
+                common.n_atoms / heavy_atoms(mol),
+            )
+        )
+    return out
+
+
+def match_similar(declared: Declared, index: ListIndex) -> list[Evidence]:
+    """``similar`` evidence for the listed substances most like each declared structure.
+
+    Nothing for a structure that is itself listed, unparsable or over
+    :data:`MAX_DECLARED_HEAVY_ATOMS` heavy atoms.
+    """
+    found: list[Evidence] = []
+    for s in declared_structures(declared):
+        ident = s.identity
+        if ident is None or ident.skeleton in index.by_skeleton:
+            continue
+        for c in similar_candidates(ident.parent_smiles, index):
+            score = similar_score(c.tanimoto, c.coverage, c.declared_coverage)
+            if score is None:
+                continue
+            found.append(
+                Evidence(
+                    "similar",
+                    c.key,
+                    score,
+                    f"{_where(s)} resembles {index.substance(c.key).name} (Tanimoto "
+                    f"{c.tanimoto:.2f}; the common part covers {c.coverage:.0%} of it)",
+                    index.list_codes(c.key),
+                    s.component,
+                    s.share,
+                )
+            )
+    return found

@@ -1,0 +1,72 @@
+"""Each designer-precursor transform parses and does its job on its textbook example."""
+
+from __future__ import annotations
+
+import pytest
+from rdkit import Chem
+
+from precursorwatch import chem
+from precursorwatch.chem_reactions import (
+    MAX_HEAVY_ATOMS,
+    apply_transform,
+    compile_reaction,
+    derivatives,
+    transform_smiles,
+)
+from precursorwatch.transforms import MASKED_TARGETS, TRANSFORMS
+
+
+def canon(smiles: str) -> str:
+    return Chem.MolToSmiles(Chem.MolFromSmiles(smiles))
+
+
+def test_names_are_unique_and_documented() -> None:
+    names = [t.name for t in TRANSFORMS]
+    assert len(names) == len(set(names))
+    for t in TRANSFORMS:
+        assert t.note.strip() and t.citation.strip(), t.name
+        assert t.example and t.product, t.name
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS, ids=lambda t: t.name)
+def test_transform_gives_its_textbook_product(transform) -> None:  # type: ignore[no-untyped-def]
+    assert compile_reaction(transform.smarts) is not None
+    assert canon(transform.product) in apply_transform(transform, transform.example)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS, ids=lambda t: t.name)
+def test_transform_leaves_its_product_alone(transform) -> None:  # type: ignore[no-untyped-def]
+    # the product of a step is not a reactant of the same step (no endless loops)
+    again = apply_transform(transform, transform.product)
+    assert canon(transform.product) not in again
+
+
+def test_masked_targets_parse() -> None:
+    for smiles in MASKED_TARGETS:
+        assert chem.identity(smiles)[0] is not None, smiles
+
+
+def test_two_step_paths_are_named_in_order() -> None:
+    by_key = {p.smiles: p.steps for p in transform_smiles("CCOC(=O)C1(C)OC1c1ccccc1")}
+    assert by_key[canon("CC(=O)Cc1ccccc1")] == ("ester hydrolysis", "glycidic acid decarboxylation")
+    assert by_key[canon("CC1(C(=O)O)OC1c1ccccc1")] == ("ester hydrolysis",)
+
+
+def test_strawberry_aldehyde_decarboxylates_to_2_phenylpropanal_not_p2p() -> None:
+    products = {p.smiles for p in transform_smiles("CCOC(=O)C1OC1(C)c1ccccc1")}
+    assert canon("CC(C=O)c1ccccc1") in products
+    assert canon("CC(=O)Cc1ccccc1") not in products
+
+
+def test_protecting_groups_are_counted() -> None:
+    result = derivatives("O=C1CCN(CC1)C(=O)OCc1ccccc1")  # 1-Cbz-4-piperidone
+    piperidone = next(p for p in result.products if p.smiles == canon("O=C1CCNCC1"))
+    assert result.heavy_atoms == 17 and piperidone.protecting_atoms == 10
+
+
+def test_bounded_work_and_bad_input() -> None:
+    assert transform_smiles("not a smiles") == []
+    big = "CCOC(=O)" + "C" * (MAX_HEAVY_ATOMS + 5)
+    assert transform_smiles(big) == []
+    assert derivatives("???").products == ()
+    assert compile_reaction("this is not a reaction") is None

@@ -227,12 +227,8 @@ class _Ctx:
         out = []
         for item in value:
             if isinstance(item, bool) or not isinstance(item, str | int | float):
-                raise self.fail(
-                    f"list items must be text, not {type(item).__name__}",
-                    entry,
-                    field,
-                    _line(raw, field),
-                )
+                msg = f"list items must be text, not {type(item).__name__}"
+                raise self.fail(msg, entry, field, _line(raw, field))
             if str(item).strip():
                 out.append(str(item).strip())
         if len({_fold(x) for x in out}) != len(out):
@@ -244,22 +240,14 @@ class _Ctx:
             return
         for sid in ids:
             if sid not in self.sources:
-                raise self.fail(
-                    f"unknown source ID {sid!r}; add it to {SOURCES_FILE} or use a known ID",
-                    entry,
-                    field,
-                    line,
-                )
+                msg = f"unknown source ID {sid!r}; add it to {SOURCES_FILE} or use a known ID"
+                raise self.fail(msg, entry, field, line)
 
     def check_fields(self, raw: Mapping[str, Any], allowed: frozenset[str], entry: str) -> None:
         unknown = sorted(str(k) for k in raw if k not in (_LINE, _LINES) and k not in allowed)
         if unknown:
-            raise self.fail(
-                f"unknown field; allowed: {', '.join(sorted(allowed))}",
-                entry,
-                unknown[0],
-                _line(raw, unknown[0]),
-            )
+            msg = f"unknown field; allowed: {', '.join(sorted(allowed))}"
+            raise self.fail(msg, entry, unknown[0], _line(raw, unknown[0]))
 
 
 def _line(raw: Mapping[str, Any], field: str = "") -> int:
@@ -273,19 +261,11 @@ def _line(raw: Mapping[str, Any], field: str = "") -> int:
 
 def _check_cas(ctx: _Ctx, cas: str, entry: str, field: str, line: int) -> None:
     if not _CAS_RE.match(cas):
-        raise ctx.fail(
-            f"{cas!r} is not a CAS number (digits-2digits-1digit, e.g. 108-24-7)",
-            entry,
-            field,
-            line,
-        )
+        msg = f"{cas!r} is not a CAS number (digits-2digits-1digit, e.g. 108-24-7)"
+        raise ctx.fail(msg, entry, field, line)
     if not _cas_check_ok(cas):
-        raise ctx.fail(
-            f"CAS {cas} fails its check digit; correct the number (a typo is likely)",
-            entry,
-            field,
-            line,
-        )
+        msg = f"CAS {cas} fails its check digit; correct the number (a typo is likely)"
+        raise ctx.fail(msg, entry, field, line)
 
 
 # --- substances -----------------------------------------------------------------------------
@@ -330,12 +310,8 @@ def _parse_substance(ctx: _Ctx, raw: Mapping[str, Any], *, label: str) -> Substa
     line = _line(raw)
     key = ctx.text(raw, "key", label, required=True)
     if not _KEY_RE.match(key):
-        raise ctx.fail(
-            f"key {key!r} must be a lower-case slug of letters, digits and hyphens",
-            key,
-            "key",
-            line,
-        )
+        msg = f"key {key!r} must be a lower-case slug of letters, digits and hyphens"
+        raise ctx.fail(msg, key, "key", line)
     ctx.lines[key] = line
     name = ctx.text(raw, "name", key, required=True)
     cas = ctx.text(raw, "cas", key)
@@ -394,22 +370,14 @@ def _parse_substance(ctx: _Ctx, raw: Mapping[str, Any], *, label: str) -> Substa
                 "must be a number", key, "density_kg_per_l", _line(raw, "density_kg_per_l")
             )
         if not 0 < raw_density < 25:
-            raise ctx.fail(
-                "must be a density in kg/L (0 < d < 25)",
-                key,
-                "density_kg_per_l",
-                _line(raw, "density_kg_per_l"),
-            )
+            msg = "must be a density in kg/L (0 < d < 25)"
+            raise ctx.fail(msg, key, "density_kg_per_l", _line(raw, "density_kg_per_l"))
         density = float(raw_density)
     hs_codes = ctx.texts(raw, "hs_codes", key)
     for code in hs_codes:
         if not _HS_RE.match(code):
-            raise ctx.fail(
-                f"HS/CN code {code!r} must be 4 to 10 digits without dots or spaces",
-                key,
-                "hs_codes",
-                line,
-            )
+            msg = f"HS/CN code {code!r} must be 4 to 10 digits without dots or spaces"
+            raise ctx.fail(msg, key, "hs_codes", line)
     sources = ctx.texts(raw, "sources", key)
     ctx.check_sources(sources, key, "sources", _line(raw, "sources"))
     substance = Substance(
@@ -431,12 +399,8 @@ def _parse_substance(ctx: _Ctx, raw: Mapping[str, Any], *, label: str) -> Substa
     own = {_fold(n) for n in substance.all_names()}
     for amb in substance.ambiguous:
         if _fold(amb) not in own:
-            raise ctx.fail(
-                f"{amb!r} is declared ambiguous but is not one of this substance's names",
-                key,
-                "ambiguous",
-                line,
-            )
+            msg = f"{amb!r} is declared ambiguous but is not one of this substance's names"
+            raise ctx.fail(msg, key, "ambiguous", line)
     return substance
 
 
@@ -565,37 +529,21 @@ def _parse_entry(
         )
         key = sub.key
         if key in known or key in inline:
-            raise ctx.fail(
-                f"substance {key!r} is already defined; reference it with `substance: {key}`",
-                key,
-                "key",
-                line,
-            )
+            msg = f"substance {key!r} is already defined; reference it with `substance: {key}`"
+            raise ctx.fail(msg, key, "key", line)
         inline[key] = sub
     else:
-        raise ctx.fail(
-            "an entry needs `substance` (a known key) or an inline `key` and `name`",
-            label,
-            "",
-            line,
-        )
+        msg = "an entry needs `substance` (a known key) or an inline `key` and `name`"
+        raise ctx.fail(msg, label, "", line)
     covers = ctx.texts(raw, "covers", key)
     bad = sorted(set(covers) - COVERAGE_WORDS)
     if bad:
-        raise ctx.fail(
-            f"unknown coverage word {bad[0]!r}; use {', '.join(sorted(COVERAGE_WORDS))}",
-            key,
-            "covers",
-            line,
-        )
+        msg = f"unknown coverage word {bad[0]!r}; use {', '.join(sorted(COVERAGE_WORDS))}"
+        raise ctx.fail(msg, key, "covers", line)
     family_name, smarts = ctx.text(raw, "family_name", key), ctx.text(raw, "family_smarts", key)
     if bool(family_name) != bool(smarts):
-        raise ctx.fail(
-            "family_name and family_smarts go together",
-            key,
-            "family_smarts" if family_name else "family_name",
-            line,
-        )
+        msg = "family_name and family_smarts go together"
+        raise ctx.fail(msg, key, "family_smarts" if family_name else "family_name", line)
     if smarts:
         problem = smarts_error(smarts)
         if problem:
@@ -604,12 +552,8 @@ def _parse_entry(
             )
         sub = known.get(key) or inline[key]
         if sub.smiles and smiles_matches_smarts(sub.smiles, smarts) is False:
-            raise ctx.fail(
-                "family_smarts does not match the entry's own substance; correct the pattern",
-                key,
-                "family_smarts",
-                line,
-            )
+            msg = "family_smarts does not match the entry's own substance; correct the pattern"
+            raise ctx.fail(msg, key, "family_smarts", line)
     source = ctx.text(raw, "source", key)
     if source:
         ctx.check_sources((source,), key, "source", _line(raw, "source"))
@@ -652,12 +596,8 @@ def _yaml_list(
     list_code = _resolve_code(ctx, code or ctx.text(data, "code", "") or ctx.path.stem.upper())
     date = ctx.text(data, "effective_date", "")
     if date and not _DATE_RE.match(date):
-        raise ctx.fail(
-            "must be YYYY, YYYY-MM or YYYY-MM-DD",
-            "",
-            "effective_date",
-            _line(data, "effective_date"),
-        )
+        msg = "must be YYYY, YYYY-MM or YYYY-MM-DD"
+        raise ctx.fail(msg, "", "effective_date", _line(data, "effective_date"))
     flag = data.get("confidential", False)
     if not isinstance(flag, bool):
         raise ctx.fail("must be true or false", "", "confidential", _line(data, "confidential"))

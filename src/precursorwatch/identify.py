@@ -112,20 +112,36 @@ def _pubchem_lookup(texts: Iterable[str]) -> KnownChemical | None:
     return None
 
 
+#: A token after a listed name that makes it part of another chemical's name
+#: ("toluene diisocyanate", "acetone cyanohydrin", "ether sulfate").
+_CONTINUES_NAME = re.compile(r"(?:ate|ide|ite|ine|ene|ane|ol|yl|one|ic|acid|oxime|hydrin)$")
+#: Words before a listed name that make it another substance ("petroleum ether").
+_MODIFIES_NAME = re.compile(r"(?:yl|petroleum|crown|glycol|cellulose|poly.*)$")
+
+
+def _embedded(tokens: list[str], start: int, end: int) -> bool:
+    """True when tokens[start:end] is part of a longer chemical name, not a name of its own."""
+    after = tokens[end] if end < len(tokens) else ""
+    before = tokens[start - 1] if start > 0 else ""
+    return bool(_CONTINUES_NAME.search(after) or _MODIFIES_NAME.search(before))
+
+
 def _in_text(index: ListIndex, text: str) -> tuple[tuple[str, ...], str]:
     """A listed name written as whole words inside a longer text (longest first)."""
     tokens = [t for t in re.split(r"[\s,;:()\[\]]+", fold(text)) if t]
     for size in range(min(index.max_name_tokens, len(tokens)), 0, -1):
         for start in range(len(tokens) - size + 1):
+            if _embedded(tokens, start, start + size):
+                continue
             term = " ".join(tokens[start : start + size])
             key = compact(term)
+            if size == 1 and len(key) >= 3 and key in index.by_abbreviation:
+                return tuple(sorted(index.by_abbreviation[key])), term
             if len(key) < 4:
                 continue
             hit = index.by_name.get(key) or index.by_natural_source.get(key)
             if hit:
                 return tuple(sorted(hit)), term
-            if size == 1 and key in index.by_abbreviation and tokens[start].isalnum():
-                return tuple(sorted(index.by_abbreviation[key])), term
     return (), ""
 
 
@@ -145,7 +161,8 @@ def _first_pass(index: ListIndex, component: str) -> ComponentId:
         if keys:
             return replace(comp, watch_keys=keys, watch_via=via, watch_term=candidate)
     salted = f"{parts.name} {parts.salt}".strip()
-    known = _pubchem_lookup(dict.fromkeys((whole, salted, parts.name)))
+    unbracketed = re.sub(r"\s*\([^)]*\)?", " ", parts.name).strip()
+    known = _pubchem_lookup(dict.fromkeys((whole, salted, parts.name, unbracketed)))
     if known is not None:
         return replace(
             comp,
@@ -195,7 +212,7 @@ def identify_descriptions(
             if not comp.identified and comp.name in opsin:
                 comp = replace(comp, smiles=opsin[comp.name], smiles_via="opsin")
             if not comp.identified:
-                keys, term = _in_text(index, comp.text)
+                keys, term = _in_text(index, comp.name)
                 if keys:
                     comp = replace(comp, watch_keys=keys, watch_via="in-text", watch_term=term)
                 else:

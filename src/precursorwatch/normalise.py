@@ -60,10 +60,10 @@ def read_cas(text: str) -> list[CasReading]:
     cleaned = _CAS_PREFIX.sub(" ", text)
     readings: list[CasReading] = []
     for token in re.split(r"[;/,|]|\s{2,}|\s(?=\d{2,7}-)", cleaned):
-        token = token.strip().strip(".:")
+        token = token.strip().strip(".:()[] ")
         if not token:
             continue
-        digits = re.sub(r"[\s-]", "", token)
+        digits = re.sub(r"[\s.-]", "", token)
         if digits.isdigit() and 5 <= len(digits.lstrip("0")) <= 10:
             cas = format_cas(digits)
             readings.append(CasReading(token, cas, cas_check_ok(cas)))
@@ -146,6 +146,7 @@ def fold_variants(name: str) -> set[str]:
 #: Grade/purity/packaging words removed before a name is looked up (trade usage in EN, DE, FR,
 #: ES, IT, NL, PL, PT manifests; pharmacopoeia abbreviations USP/BP/EP/Ph. Eur.).
 _GRADE_WORDS = (
+    r"[a-z]+ grade|grade|in water|in ethanol|in methanol|aqueous|w[aä]ss(?:e)?rig|"
     r"technical grade|tech(?:nical|nisch|nique|nico|nica)?\.?|reagent grade|reagent|"
     r"analytical grade|for analysis|p\.\s?a\.|a\.?c\.?s\.?|puriss\.?|pure|purum|rein|"
     r"puro|pura|czysty|cz\.?d\.?a\.?|zuiver|food grade|pharma(?:ceutical)? grade|"
@@ -163,7 +164,8 @@ _PACKAGING = (
 )
 _CONTAINERS = (
     r"\b(?:in\s+)?(?:steel\s+|plastic\s+|hdpe\s+)?(?:drums?|bags?|ibcs?|totes?|iso\s*tanks?|"
-    r"flexitanks?|bottles?|cans?|jerrycans?|pails?|sacks?|cylinders?)\b"
+    r"flexitanks?|bottles?|cans?|jerrycans?|pails?|sacks?|cylinders?|tins?|cartons?|boxes|"
+    r"kegs?|carboys?|ampoules?|vials?)\b"
 )
 _PERCENT = re.compile(
     r"(\d+(?:[.,]\d+)?)\s*%\s*(?:w/w|v/v|wt\.?|vol\.?|m/m|\(w/w\))?", re.IGNORECASE
@@ -171,7 +173,7 @@ _PERCENT = re.compile(
 
 #: Salt words after a base name ("ephedrine hydrochloride", "Ephedrinhydrochlorid").
 _SALT_SUFFIX = re.compile(
-    r"\s*[,(]?\s*\b(hydrochloride|hydrochlorid|chlorhydrate|clorhidrato|cloridrato|"
+    r"\s*[,(]?\s*\b((?:mono|di|tri)?hydrochloride|hydrochlorid|chlorhydrate|clorhidrato|cloridrato|"
     r"chlorowodorek|hcl|hydrobromide|hbr|sulfate|sulphate|hemisulfate|sulfat|sulfato|solfato|"
     r"siarczan|tartrate|bitartrate|hydrogen tartrate|tartrat|maleate|hydrogen maleate|"
     r"citrate|phosphate|mesylate|oxalate|fumarate|hydroiodide|sodium salt|potassium salt|"

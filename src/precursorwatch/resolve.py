@@ -77,6 +77,13 @@ def pubchem_by_cas(cas: str) -> KnownChemical | None:
     return _known(_pubchem_db().search_CAS(cas, autoload=False))
 
 
+def pubchem_by_inchikey(inchikey: str) -> KnownChemical | None:
+    """The PubChem-table chemical with this full InChIKey; None when unknown."""
+    if len(inchikey) != 27:
+        return None
+    return _known(_pubchem_db().search_InChI_key(inchikey, autoload=False))
+
+
 # --- OPSIN ------------------------------------------------------------------------------------
 
 #: Morphemes of systematic nomenclature; a name without any is not sent to OPSIN.

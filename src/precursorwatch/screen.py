@@ -23,7 +23,12 @@ from precursorwatch.index import ListIndex, build_index
 from precursorwatch.matchers import MATCHERS, Declared, StructureId
 from precursorwatch.models import DeclarationLine, Evidence, LineResult, Watchlist
 from precursorwatch.normalise import CasReading, normalise_hs, read_cas
-from precursorwatch.resolve import RESOLVER_VERSION, KnownChemical, pubchem_by_cas
+from precursorwatch.resolve import (
+    RESOLVER_VERSION,
+    KnownChemical,
+    pubchem_by_cas,
+    pubchem_by_inchikey,
+)
 from precursorwatch.scoring import score_line
 from precursorwatch.thresholds import threshold_note
 
@@ -145,10 +150,15 @@ class Screener:
         s = self._structures.get(memo_key)
         if s is None:
             ident, problem = chem.identity(smiles)
-            s = StructureId(smiles, origin, ident, problem=problem)
+            known = None
+            if ident is not None and origin == "smiles":
+                known = pubchem_by_inchikey(ident.declared_inchikey)
+            s = StructureId(smiles, origin, ident, problem=problem, known=known)
             self._structures[memo_key] = s
         if comp is not None:
-            s = StructureId(s.smiles, s.origin, s.identity, comp.name, comp.share, s.problem)
+            s = StructureId(
+                s.smiles, s.origin, s.identity, comp.name, comp.share, s.problem, s.known
+            )
         return s
 
     def _declared(self, description: str, cas: str, hs: str, smiles: str) -> Declared:

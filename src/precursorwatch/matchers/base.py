@@ -24,6 +24,7 @@ class StructureId:
     component: str = ""
     share: float | None = None
     problem: str = ""
+    known: KnownChemical | None = None
 
 
 @dataclass(frozen=True, slots=True)

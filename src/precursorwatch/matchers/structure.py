@@ -76,6 +76,22 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         share,
                     )
                 )
+        if s.known is not None and not found:
+            # Inorganics (permanganate, acids, iodine) have no structure in the lists: the
+            # declared structure's own InChIKey, through the PubChem table, gives their CAS.
+            for hit in index.by_cas.get(s.known.cas, []):
+                name = index.substance(hit.key).name
+                found.append(
+                    Evidence(
+                        "structure-identical",
+                        hit.key,
+                        0.97,
+                        f"{_where(s)} is {s.known.name} (CAS {s.known.cas}), listed as {name}",
+                        index.list_codes(hit.key),
+                        s.component,
+                        share,
+                    )
+                )
         for family in index.families:
             key = family.entry.substance_key
             if any(e.substance_key == key for e in found):

@@ -33,7 +33,7 @@ app.add_typer(keys_app, name="keys")
 
 #: Piped output gets a wide console so reasons are not folded into a narrow column.
 out = Console(width=None if sys.stdout.isatty() else 180)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,

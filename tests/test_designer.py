@@ -94,9 +94,7 @@ def test_designer_cases_are_flagged(screener: Screener) -> None:
 
 
 def test_masked_top_category_derivatives_are_high(screener: Screener) -> None:
-    out = _screen(
-        screener, [("ketal", "CC1(Cc2ccccc2)OCCO1"), ("ester", "CCOC(=O)C1(C)OC1c1ccccc1")]
-    )
+    out = _screen(screener, [("ketal", "CC1(Cc2ccccc2)OCCO1"), ("benzyl", "O=C1CCN(Cc2ccccc2)CC1")])
     assert list(out["risk"]) == ["high", "high"]
     assert set(out["match_type"]) == {"derivative"}
     assert "ketal hydrolysis gives 1-Phenyl-2-propanone" in out["reason"][0]
@@ -191,12 +189,12 @@ def test_single_depiction_and_bad_smiles() -> None:
 
 
 def test_explain_gives_the_evidence_chain(screener: Screener) -> None:
-    e = explain("CCOC(=O)C1(C)OC1c1ccccc1", screener)
+    e = explain("CC1(Cc2ccccc2)OCCO1", screener)
     assert e.query_kind == "smiles" and e.result.flagged
-    assert [s.name for s in e.steps] == ["ester hydrolysis"]
+    assert [s.name for s in e.steps] == ["ketal hydrolysis"]
     assert e.steps[0].citation
     text = "\n".join(e.lines())
-    assert "BMK glycidic acid" in text and "UN-T1" in text
+    assert "1-Phenyl-2-propanone" in text and "UN-T1" in text
     assert "</svg>" in e.svg
     cas = explain("103-79-7", screener)
     assert cas.query_kind == "cas" and cas.result.matched_key == "1-phenyl-2-propanone"

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from precursorwatch.chem import inchikey_from_smiles
-from precursorwatch.chem_patterns import smiles_matches_smarts
+from precursorwatch.chem import inchikey_from_smiles, smiles_matches_smarts
 from precursorwatch.errors import ListFileError
 from precursorwatch.lists import (
     bundled_lists_dir,

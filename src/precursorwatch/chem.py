@@ -126,14 +126,32 @@ def compile_smarts(smarts: str) -> Chem.Mol | None:
         return Chem.MolFromSmarts(smarts)
 
 
+def smarts_error(smarts: str) -> str:
+    """``""`` when ``smarts`` compiles, otherwise why it does not (family entries use SMARTS)."""
+    if not smarts or not smarts.strip():
+        return "empty SMARTS"
+    if compile_smarts(smarts.strip()) is None:
+        return f"RDKit cannot compile SMARTS {smarts!r}"
+    return ""
+
+
+def smiles_matches_smarts(smiles: str, smarts: str, *, parent: bool = False) -> bool | None:
+    """Whether ``smiles`` (or, with ``parent``, its standardised parent) contains ``smarts``.
+
+    ``None`` when the SMILES does not parse or the SMARTS does not compile. Stereochemistry is
+    ignored (RDKit's default), so every stereoisomer of a family member matches.
+    """
+    mol, _ = parse_smiles(smiles)
+    pattern = compile_smarts(smarts.strip()) if smarts else None
+    if mol is None or pattern is None:
+        return None
+    with quiet_rdkit():
+        return bool((parent_mol(mol) if parent else mol).HasSubstructMatch(pattern))
+
+
 def has_substructure(smiles: str, smarts: str) -> bool:
     """True when the standardised parent of ``smiles`` contains ``smarts`` (False on bad input)."""
-    mol, _ = parse_smiles(smiles)
-    pattern = compile_smarts(smarts)
-    if mol is None or pattern is None:
-        return False
-    with quiet_rdkit():
-        return bool(parent_mol(mol).HasSubstructMatch(pattern))
+    return bool(smiles_matches_smarts(smiles, smarts, parent=True))
 
 
 _MORGAN = None

@@ -16,7 +16,6 @@ import csv
 import dataclasses
 import io
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,12 @@ from typing import Any
 
 import yaml
 
-from precursorwatch.chem import inchikey_from_smiles, parse_smiles
-from precursorwatch.chem_patterns import smarts_error, smiles_matches_smarts
+from precursorwatch.chem import (
+    inchikey_from_smiles,
+    parse_smiles,
+    smarts_error,
+    smiles_matches_smarts,
+)
 from precursorwatch.errors import ListFileError
 from precursorwatch.listdiff import (
     FieldChange,
@@ -46,6 +49,7 @@ from precursorwatch.models import (
     Threshold,
     Watchlist,
 )
+from precursorwatch.normalise import cas_check_ok, compact
 
 __all__ = [
     "FieldChange",
@@ -181,16 +185,12 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _cas_check_ok(cas: str) -> bool:
     """True when ``cas`` has the CAS RN shape and its check digit is right."""
-    m = _CAS_RE.match(cas)
-    if m is None:
-        return False
-    digits = (m[1] + m[2])[::-1]
-    return sum(i * int(d) for i, d in enumerate(digits, start=1)) % 10 == int(m[3])
+    return _CAS_RE.match(cas) is not None and cas_check_ok(cas)
 
 
 def _fold(name: str) -> str:
-    """A name as compared: NFKC, case-folded, inner whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    """A name as the screening index compares it (letters and digits, no case or accents)."""
+    return compact(name)
 
 
 class _Ctx:
@@ -231,7 +231,7 @@ class _Ctx:
                 raise self.fail(msg, entry, field, _line(raw, field))
             if str(item).strip():
                 out.append(str(item).strip())
-        if len({_fold(x) for x in out}) != len(out):
+        if len({" ".join(x.casefold().split()) for x in out}) != len(out):
             raise self.fail("a value is repeated", entry, field, _line(raw, field))
         return tuple(out)
 

@@ -315,11 +315,12 @@ def test_frame_from_records() -> None:
         [
             {"line_id": 7, "description": "Acetone", "quantity": 200.0, "unit": None},
             {"description": "Tolu\u200bene", "cas": "108-88-3", "extra": "ignored"},
+            {"description": None},
         ]
     )
     _check_shape(df)
-    assert list(df["line_id"]) == ["7", ""]
-    assert list(df["quantity"]) == ["200", ""]
+    assert list(df["line_id"]) == ["7", "", ""]
+    assert list(df["quantity"]) == ["200", "", ""]
     assert df.loc[1, "description"] == "Toluene"
     assert df.loc[1, "warnings"].startswith("invisible")
     empty = frame_from_records([])
@@ -397,3 +398,10 @@ def test_any_input_gives_rows_or_one_manifest_error(
     except ManifestError:
         return
     _check_shape(df)
+
+
+def test_a_huge_header_cell_is_not_recognised_and_does_not_hang(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("Description,Weight " + "( " * 30_000 + "\nAcetone,5\n")
+    df, info = read_manifest(path)
+    assert info.columns == {"description": "Description"} and len(df) == 1

@@ -134,3 +134,20 @@ def test_parse_quantity_never_raises(text: str, unit: str) -> None:
     value, symbol, warning = parse_quantity(text, unit)
     assert value is None or (math.isfinite(value) and 0 <= value <= 1e12)
     assert isinstance(symbol, str) and isinstance(warning, str)
+
+
+def test_unit_expressions_are_not_evaluated() -> None:
+    """pint evaluates what it parses; "m**9**9**9" would never finish."""
+    assert parse_quantity("5 m**9**9**9") == (
+        5.0,
+        "m**9**9**9",
+        "unit 'm**9**9**9' is not a mass or volume",
+    )
+    assert to_kilograms(1, "kg**9**9**9") is None
+    assert to_litres(1, "(" * 500) is None
+
+
+def test_long_text_is_refused_quickly() -> None:
+    value, _unit, warning = parse_quantity("1" * 50_000 + "x")
+    assert value is None and "too long" in warning
+    assert parse_number("1" * 50_000 + "a")[0] is None

@@ -135,6 +135,7 @@ class _Layout:
     dirty: bool = False
     long_lines: bool = False
     blank_rows: bool = True
+    header_line: int = 0
 
 
 def header_key(header: str) -> str:
@@ -152,6 +153,8 @@ for _field, _names in HEADER_NAMES.items():
 
 def _recognise_one(header: str) -> tuple[str, int, str] | None:
     """``(field, rank, unit hint)`` for a header, also read without a trailing "(kg)"."""
+    if len(header) > 200:  # no header is that long; keeps the regex below linear
+        return None
     hit = _KEY_TO_FIELD.get(header_key(header))
     if hit is not None:
         return hit[0], hit[1], ""
@@ -417,7 +420,7 @@ def _layout_for_encoding(
     shown = "utf-8-sig" if encoding == "utf-8" and bom else encoding
     fmt = "tsv" if delimiter == "\t" else "csv"
     info = ManifestInfo(where, fmt, shown, delimiter, columns, ignored)
-    return _Layout(info, indices, len(headers), hint, offset, encoding, *scan)
+    return _Layout(info, indices, len(headers), hint, offset, encoding, *scan, line)
 
 
 def _scan_body(
@@ -716,32 +719,34 @@ def _csv_rows(
 ) -> Iterator[pd.DataFrame]:
     """The row path (``csv`` module) for files with ragged rows: every line is kept."""
     width, batch, counts = layout.width, [], []
+    pad, flags = [""] * width, {"clean": layout.dirty, "long": layout.long_lines}
     with open(path, "rb") as fh:
         fh.seek(layout.offset)
         text = io.TextIOWrapper(fh, encoding=layout.body_encoding, newline="")
         reader = csv.reader(text, delimiter=layout.info.delimiter)
         try:
             for record in reader:
-                if not record or (len(record) == 1 and not record[0].strip()):
-                    continue
+                n = len(record)
+                if n != width or width == 1:
+                    if n <= 1 and not "".join(record).strip():
+                        continue  # a blank line, as pandas skips it
+                    record = (record + pad)[:width]
                 if skip:
                     skip -= 1
                     continue
-                counts.append(len(record))
-                batch.append((record + [""] * width)[:width])
+                counts.append(n)
+                batch.append(record)
                 if len(batch) >= chunk_rows:
-                    yield fin.finish(
-                        _text_frame(batch, width), np.array(counts), clean=True, long=True
-                    )
+                    yield fin.finish(_text_frame(batch, width), np.array(counts), **flags)
                     batch, counts = [], []
         except csv.Error as exc:
             raise ManifestError(
                 f"cannot be split into fields ({exc}); check the quotes on that line",
                 path=layout.info.path,
-                line=reader.line_num,
+                line=layout.header_line + reader.line_num,
             ) from None
     if batch:
-        yield fin.finish(_text_frame(batch, width), np.array(counts), clean=True, long=True)
+        yield fin.finish(_text_frame(batch, width), np.array(counts), **flags)
 
 
 def _xlsx_chunks(
@@ -869,6 +874,7 @@ def frame_from_records(records: Sequence[Mapping[str, object]]) -> pd.DataFrame:
     """
     rows = [[_cell_text(rec.get(f)) for f in FIELDS] for rec in records]
     info = ManifestInfo("<records>", "records", "", "", {f: f for f in FIELDS}, ())
-    layout = _Layout(info, {f: i for i, f in enumerate(FIELDS)}, len(FIELDS))
+    # every record gets a row, even an empty one: the API answers line for line
+    layout = _Layout(info, {f: i for i, f in enumerate(FIELDS)}, len(FIELDS), blank_rows=False)
     frame = _Finisher(layout).finish(_text_frame(rows, len(FIELDS)), None, clean=True, long=True)
     return frame if len(frame) else empty_frame()

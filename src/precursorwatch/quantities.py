@@ -22,6 +22,8 @@ from typing import Any
 
 #: Largest plausible declared quantity in any unit; beyond this the value is refused.
 MAX_QUANTITY = 1e12
+#: Longest quantity text read (longer text is refused with a warning, keeping parsing linear).
+MAX_TEXT = 100
 
 #: Spellings of units -> normalised symbol (lower-cased keys, trailing dots removed).
 # fmt: off
@@ -68,6 +70,8 @@ _PACKS_AFTER = re.compile(
     re.IGNORECASE,
 )
 _ANY_NUMBER = re.compile(rf"{_NUM}(?:\s*[^\W\d_]+)?")
+# Only plain unit words reach pint: its parser evaluates expressions ("m**9**9**9" never ends).
+_SAFE_UNIT = re.compile(r"[^\W\d_]{1,24}(?:[ _][^\W\d_]{1,24}){0,2}[23³]?")
 
 
 @functools.cache
@@ -108,7 +112,7 @@ def parse_number(text: str, *, decimal_comma: bool | None = None) -> tuple[float
     scientific = re.fullmatch(r"(.*?)[eE]([-+]?\d+)", s)
     s, exponent = (scientific[1], scientific[2]) if scientific else (s, "0")
     warning = ""
-    if not re.fullmatch(r"[\d.,]*\d[\d.,]*|[.,]\d+", s):
+    if not re.fullmatch(r"[\d.,]+", s) or not any(c.isdigit() for c in s):
         return None, f"quantity {raw!r} is not a number"
     commas, dots = s.count(","), s.count(".")
     if commas and dots:
@@ -153,6 +157,8 @@ def parse_quantity(
     text = " ".join(str(text).split())
     if not text:
         return None, "", ""
+    if len(text) > MAX_TEXT:
+        return None, "", f"quantity {text[:20]!r}... is too long to be a quantity"
     warnings: list[str] = []
     count = 1
     m = _PACKS.match(text)
@@ -192,6 +198,8 @@ def parse_quantity(
 def _dimension(unit: str) -> str:
     """``"mass"``, ``"volume"`` or ``""`` for a unit symbol or any unit pint can parse."""
     name = PINT_NAMES.get(unit) or PINT_NAMES.get(UNIT_ALIASES.get(unit.casefold(), ""))
+    if not name and not _SAFE_UNIT.fullmatch(unit):
+        return ""
     try:
         dims = unit_registry().parse_units(name or unit).dimensionality
     except Exception:  # pint raises many kinds of error on unknown text

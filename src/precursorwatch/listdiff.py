@@ -10,15 +10,29 @@ name, so a changed synonym or SMILES is reported too); ``lists diff`` prints
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
 
+from precursorwatch import serial
 from precursorwatch.errors import ListFileError
-from precursorwatch.models import ListDef, ListEntry, OtherCas, Substance, Threshold
+from precursorwatch.models import ListDef, ListEntry, Substance, Threshold
+from precursorwatch.serial import (
+    listdef_from_dict,
+    listdef_to_dict,
+    substance_from_dict,
+    substance_to_dict,
+)
+
+__all__ = [
+    "FieldChange",
+    "ListDiff",
+    "content_hash",
+    "diff_lists",
+    "listdef_from_dict",
+    "listdef_to_dict",
+    "substance_from_dict",
+    "substance_to_dict",
+]
 
 #: ListDef fields compared as list metadata (entries, hash and version are compared apart).
 _METADATA_FIELDS: tuple[str, ...] = (
@@ -165,89 +179,6 @@ def _substance_changes(key: str, old: Substance | None, new: Substance | None) -
 # --- canonical JSON and hashing ---------------------------------------------------------------
 
 
-def substance_to_dict(substance: Substance) -> dict[str, Any]:
-    """``Substance`` -> JSON-able dict with every field (tuples as lists)."""
-    out = dataclasses.asdict(substance)
-    out["other_cas"] = [{"cas": o.cas, "form": o.form} for o in substance.other_cas]
-    out["names"] = {lang: list(v) for lang, v in substance.names.items()}
-    for name in ("abbreviations", "ambiguous", "natural_sources", "hs_codes", "sources"):
-        out[name] = list(out[name])
-    return out
-
-
-def substance_from_dict(data: Mapping[str, Any]) -> Substance:
-    """The exact inverse of :func:`substance_to_dict`; raises KeyError/TypeError on bad data."""
-    density = data.get("density_kg_per_l")
-    return Substance(
-        key=data["key"],
-        name=data["name"],
-        cas=data.get("cas", ""),
-        other_cas=tuple(OtherCas(o["cas"], o["form"]) for o in data.get("other_cas", ())),
-        smiles=data.get("smiles", ""),
-        inchikey=data.get("inchikey", ""),
-        names={lang: tuple(v) for lang, v in data.get("names", {}).items()},
-        abbreviations=tuple(data.get("abbreviations", ())),
-        ambiguous=tuple(data.get("ambiguous", ())),
-        natural_sources=tuple(data.get("natural_sources", ())),
-        hs_codes=tuple(data.get("hs_codes", ())),
-        density_kg_per_l=None if density is None else float(density),
-        notes=data.get("notes", ""),
-        sources=tuple(data.get("sources", ())),
-    )
-
-
-def _entry_to_dict(entry: ListEntry) -> dict[str, Any]:
-    out = dataclasses.asdict(entry)
-    out["covers"] = list(entry.covers)
-    out["thresholds"] = [dataclasses.asdict(t) for t in entry.thresholds]
-    return out
-
-
-def listdef_to_dict(listdef: ListDef) -> dict[str, Any]:
-    """``ListDef`` -> JSON-able dict with every field (entries and thresholds as lists)."""
-    out = {f.name: getattr(listdef, f.name) for f in dataclasses.fields(ListDef)}
-    out["entries"] = [_entry_to_dict(e) for e in listdef.entries]
-    return out
-
-
-def listdef_from_dict(data: Mapping[str, Any]) -> ListDef:
-    """The exact inverse of :func:`listdef_to_dict`; raises KeyError/TypeError on bad data."""
-    entries = tuple(
-        ListEntry(
-            list_code=e["list_code"],
-            substance_key=e["substance_key"],
-            category=e.get("category", ""),
-            covers=tuple(e.get("covers", ())),
-            family_smarts=e.get("family_smarts", ""),
-            family_name=e.get("family_name", ""),
-            thresholds=tuple(
-                Threshold(
-                    float(t["quantity"]),
-                    t["unit"],
-                    t.get("per", ""),
-                    t.get("note", ""),
-                    t.get("source", ""),
-                )
-                for t in e.get("thresholds", ())
-            ),
-            source=e.get("source", ""),
-            note=e.get("note", ""),
-        )
-        for e in data.get("entries", ())
-    )
-    return ListDef(
-        code=data["code"],
-        title=data["title"],
-        legal_basis=data.get("legal_basis", ""),
-        effective_date=data.get("effective_date", ""),
-        source=data.get("source", ""),
-        confidential=bool(data.get("confidential", False)),
-        entries=entries,
-        content_hash=data.get("content_hash", ""),
-        version=int(data.get("version", 0)),
-    )
-
-
 def content_hash(listdef: ListDef, substances: Mapping[str, Substance]) -> str:
     """SHA-256 (hex) of a canonical JSON of the list's metadata, entries and named substances.
 
@@ -255,8 +186,6 @@ def content_hash(listdef: ListDef, substances: Mapping[str, Substance]) -> str:
     gives the same hash, and a changed synonym or SMILES of a named substance a new one.
     Raises ListFileError when an entry names a substance missing from ``substances``.
     """
-    body = listdef_to_dict(dataclasses.replace(listdef, content_hash="", version=0))
-    named: dict[str, Any] = {}
     for key in sorted({e.substance_key for e in listdef.entries}):
         if key not in substances:
             raise ListFileError(
@@ -264,6 +193,4 @@ def content_hash(listdef: ListDef, substances: Mapping[str, Substance]) -> str:
                 entry=key,
                 field="substance",
             )
-        named[key] = substance_to_dict(substances[key])
-    text = json.dumps({"list": body, "substances": named}, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return serial.content_hash(listdef, substances)

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from precursorwatch.serial import to_json
 from precursorwatch.store.records import AuditEvent
-from precursorwatch.store.serial import to_json
 from precursorwatch.store.tables import audit_event, utcnow
 
 

@@ -16,6 +16,14 @@ from sqlalchemy.orm import Session
 
 from precursorwatch.errors import ListFileError, QueryError
 from precursorwatch.models import ListDef, Substance, Watchlist
+from precursorwatch.serial import (
+    content_hash,
+    listdef_from_dict,
+    listdef_to_dict,
+    substance_from_dict,
+    substance_to_dict,
+    to_json,
+)
 from precursorwatch.store.audit import list_audit, record_audit
 from precursorwatch.store.cache import cache_get_many, cache_put_many
 from precursorwatch.store.keys import authenticate, create_api_key, list_api_keys, revoke_api_key
@@ -26,14 +34,6 @@ from precursorwatch.store.screenings import (
     list_screenings,
     save_screening,
     substance_history,
-)
-from precursorwatch.store.serial import (
-    content_hash,
-    listdef_from_dict,
-    listdef_to_dict,
-    substance_from_dict,
-    substance_to_dict,
-    to_json,
 )
 from precursorwatch.store.tables import (
     list_table,

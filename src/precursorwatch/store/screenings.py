@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from precursorwatch.errors import QueryError
 from precursorwatch.models import RISKS, DeclarationLine, LineResult
+from precursorwatch.serial import from_json, to_json
 from precursorwatch.store.audit import record_audit
 from precursorwatch.store.records import HistoryRow, ScreeningRecord, ScreeningSummary
-from precursorwatch.store.serial import from_json, to_json
 from precursorwatch.store.tables import screening, screening_line, utcnow
 
 #: Lines sent to the database per executemany batch.

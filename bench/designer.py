@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import random
 import sys
 import time
@@ -212,23 +213,28 @@ def main(argv: Iterable[str] | None = None) -> int:
     labelled = labelled[labelled["smiles"].str.strip() != ""].reset_index(drop=True)
     out = Screener(watchlist, use_opsin=False).screen_frame(labelled[["smiles"]])
     expect = labelled["expect_flagged"].str.lower().isin(["true", "1", "yes"])
-    positives = hits = 0
+    positives = hits = strict = 0
     print(f"== designer recall on {source}")
     for i, row in labelled.iterrows():
         r = out.iloc[i]
         if expect[i]:
             positives += 1
+            keys = {e["substance_key"] for e in json.loads(r["evidence"] or "[]")}
             ok_key = not row.get("expect_key") or r["matched_key"] == row["expect_key"]
             ok_cas = not row.get("expect_cas") or r["matched_cas"] == row["expect_cas"]
-            hit = bool(r["flagged"]) and (ok_key or ok_cas)
+            strict += bool(r["flagged"]) and (ok_key or ok_cas)
+            # a flagged line whose evidence names the expected listed parent also counts
+            # (a family entry such as "esters of BMK glycidic acid" may be the best match)
+            hit = bool(r["flagged"]) and (ok_key or ok_cas or row.get("expect_key") in keys)
             hits += hit
             if not hit:
                 print(f"  MISSED {row['name']}: {r['risk']} {r['match_type']} {r['matched_key']}")
         elif r["flagged"]:
             print(f"  HARD NEGATIVE FLAGGED {row['name']}: {r['risk']} {r['reason'][:100]}")
     print(
-        f"recall {hits}/{positives} = {hits / max(positives, 1):.3f}; hard negatives "
-        f"flagged {int((out['flagged'] & ~expect).sum())}/{int((~expect).sum())}"
+        f"recall {hits}/{positives} = {hits / max(positives, 1):.3f} (best match itself the "
+        f"expected key/CAS: {strict}/{positives}); hard negatives flagged "
+        f"{int((out['flagged'] & ~expect).sum())}/{int((~expect).sum())}"
     )
 
     # alert rate on PubChem

@@ -56,6 +56,14 @@ TRANSFORMS: tuple[Transform, ...] = (
         "OC(=O)C(C)(O1)C1c1ccccc1",
     ),
     Transform(
+        "acyl halide hydrolysis",
+        "[#6:1][CX3:2](=[O:3])[Cl,Br,I]>>[#6:1][C:2](=[O:3])[OH1]",
+        "an acid chloride or bromide reacts with water to the carboxylic acid",
+        "March, hydrolysis of acyl halides; INCB Precursors report (phenylacetyl chloride)",
+        "ClC(=O)Cc1ccccc1",
+        "OC(=O)Cc1ccccc1",
+    ),
+    Transform(
         "glycidic acid decarboxylation",
         "[OX2H1,OX1-][CX3](=O)[C:1]1[O:2][C:3]1>>[C:1](=[O:2])[C:3]",
         "a Darzens glycidic acid loses CO2 and opens to the carbonyl compound (BMK/PMK route)",

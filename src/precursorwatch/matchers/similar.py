@@ -29,7 +29,7 @@ from precursorwatch.models import Evidence
 #: Candidates need at least this Tanimoto similarity (low-risk evidence from here).
 LOW_TANIMOTO = 0.5
 #: Medium risk needs this Tanimoto similarity ...
-MEDIUM_TANIMOTO = 0.6
+MEDIUM_TANIMOTO = 0.65
 #: ... and the common substructure must cover this share of the listed substance ...
 MEDIUM_COVERAGE = 0.9
 #: ... and at least this share of the declared structure (a big molecule merely containing a

@@ -379,6 +379,25 @@ def substance(
         )
 
 
+@app.command()
+def explain(
+    query: Annotated[str, typer.Argument(help="A chemical name, SMILES or CAS number.")],
+    svg: Annotated[Path | None, typer.Option("--svg", help="Write the picture here.")] = None,
+    db: DbOption = None,
+) -> None:
+    """The evidence chain: declared structure, transform steps, listed substance, lists."""
+    from precursorwatch.explain import explain as explain_query
+    from precursorwatch.service import make_screener
+
+    with _errors():
+        result = explain_query(query, make_screener(_store(db)))
+    for line in result.lines():
+        out.print(line, highlight=False, markup=False)
+    if svg is not None and result.svg:
+        svg.write_text(result.svg, encoding="utf-8")
+        out.print(f"picture: {svg}", highlight=False)
+
+
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option("--role", help="officer | operator | admin")],

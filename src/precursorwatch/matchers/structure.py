@@ -103,7 +103,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         "structure-parent",
                         key,
                         0.9,
-                        f"{_where(s)} is one of the {what} ({family.entry.list_code})",
+                        f"{_where(s)} is one of the {what}",
                         index.list_codes(key),
                         s.component,
                         share,

@@ -1,0 +1,263 @@
+"""The officers' pages: sign in with a key, upload a manifest, read the results, browse lists.
+
+Server-rendered (Jinja2, autoescaped), no scripts. Signing in keeps the key server-side under a
+random session token sent as an HttpOnly, SameSite=Strict cookie; every form post carries the
+session's CSRF token in a hidden field (the sign-in form a double-submit token).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from precursorwatch.errors import PrecursorWatchError, QueryError
+from precursorwatch.store import ApiKeyInfo
+from precursorwatch.web import work
+from precursorwatch.web.depict import substance_svg
+from precursorwatch.web.deps import StateDep, key_of_secret
+from precursorwatch.web.errors import status_of
+from precursorwatch.web.report_html import get_templates, render_report, rows
+from precursorwatch.web.routes_lists import list_detail, visible_lists
+from precursorwatch.web.routes_substances import visible_substance
+from precursorwatch.web.state import AppState, PageSession
+
+router = APIRouter(include_in_schema=False)
+
+SESSION_COOKIE = "pw_session"
+SIGNIN_COOKIE = "pw_signin"
+
+
+class Visitor:
+    """A signed-in browser: its key, session and cookie token."""
+
+    def __init__(self, key: ApiKeyInfo, session: PageSession, token: str) -> None:
+        self.key, self.session, self.token = key, session, token
+
+
+def _visitor(request: Request, state: AppState) -> Visitor | None:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    page = state.page_session(token) if token else None
+    if page is None:
+        return None
+    key = key_of_secret(state, page.secret)
+    if key is None:  # revoked since sign-in
+        state.close_session(token)
+        return None
+    return Visitor(key, page, token)
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    return get_templates().TemplateResponse(request, name, context, status_code=status)
+
+
+def _error(request: Request, visitor: Visitor | None, status: int, message: str) -> HTMLResponse:
+    return _page(
+        request,
+        "error.html",
+        {"visitor": visitor, "status": status, "message": message},
+        status,
+    )
+
+
+def _to_signin() -> RedirectResponse:
+    return RedirectResponse("/signin", status_code=303)
+
+
+def _csrf_ok(visitor: Visitor, token: str) -> bool:
+    return hmac.compare_digest(visitor.session.csrf.encode(), token.encode())
+
+
+def _cookie(response: Response, request: Request, name: str, value: str, path: str = "/") -> None:
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path=path,
+    )
+
+
+@router.get("/")
+def home(request: Request, state: StateDep) -> Response:
+    """Upload page when signed in, else the sign-in page."""
+    return RedirectResponse("/upload" if _visitor(request, state) else "/signin", 303)
+
+
+@router.get("/signin")
+def signin_form(request: Request) -> Response:
+    """The sign-in form, with a fresh double-submit CSRF token."""
+    token = secrets.token_urlsafe(32)
+    response = _page(request, "signin.html", {"visitor": None, "csrf": token, "message": ""})
+    _cookie(response, request, SIGNIN_COOKIE, token, "/signin")
+    return response
+
+
+@router.post("/signin")
+def signin(
+    request: Request,
+    state: StateDep,
+    key: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the key; on success open a session and go to the upload page."""
+    expected = request.cookies.get(SIGNIN_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), csrf.encode()):
+        return _error(request, None, 403, "the sign-in form expired: reload it and try again")
+    info = key_of_secret(state, key.strip())
+    if info is None:
+        token = secrets.token_urlsafe(32)
+        response = _page(
+            request,
+            "signin.html",
+            {"visitor": None, "csrf": token, "message": "Unknown or revoked key."},
+            401,
+        )
+        _cookie(response, request, SIGNIN_COOKIE, token, "/signin")
+        return response
+    session_token, _ = state.open_session(key.strip())
+    done = RedirectResponse("/upload", status_code=303)
+    _cookie(done, request, SESSION_COOKIE, session_token)
+    done.delete_cookie(SIGNIN_COOKIE, path="/signin")
+    return done
+
+
+@router.post("/signout")
+def signout(request: Request, state: StateDep, csrf: Annotated[str, Form()] = "") -> Response:
+    """End the session."""
+    visitor = _visitor(request, state)
+    if visitor is not None and _csrf_ok(visitor, csrf):
+        state.close_session(visitor.token)
+    response = _to_signin()
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/upload")
+def upload_form(request: Request, state: StateDep) -> Response:
+    """The manifest upload form."""
+    visitor = _visitor(request, state)
+    if visitor is None:
+        return _to_signin()
+    return _page(request, "upload.html", {"visitor": visitor, "message": ""})
+
+
+@router.post("/upload")
+def upload(
+    request: Request,
+    state: StateDep,
+    file: Annotated[UploadFile, File()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Screen the uploaded manifest, then show its results."""
+    visitor = _visitor(request, state)
+    if visitor is None:
+        return _to_signin()
+    if not _csrf_ok(visitor, csrf):
+        return _error(request, visitor, 403, "the form expired: reload the page and try again")
+    try:
+        summary = work.screen_upload(state, file.file, file.filename or "", actor=visitor.key.name)
+    except PrecursorWatchError as exc:
+        status, _ = status_of(exc)
+        return _page(request, "upload.html", {"visitor": visitor, "message": str(exc)}, status)
+    return RedirectResponse(f"/screenings/{summary.screening_id}", status_code=303)
+
+
+def _view(
+    request: Request, state: AppState, screening_id: str
+) -> Response | tuple[Visitor, work.ScreeningView]:
+    visitor = _visitor(request, state)
+    if visitor is None:
+        return _to_signin()
+    try:
+        return visitor, work.screening_for(state, visitor.key, screening_id)
+    except QueryError as exc:
+        return _error(request, visitor, 404, str(exc))
+
+
+@router.get("/screenings/{screening_id}")
+def screening_page(request: Request, state: StateDep, screening_id: str) -> Response:
+    """The results table: flagged lines first, risk colours, reasons, depictions."""
+    got = _view(request, state, screening_id)
+    if isinstance(got, Response):
+        return got
+    visitor, view = got
+    return _page(
+        request,
+        "screening.html",
+        {"visitor": visitor, "summary": view.summary, "rows": rows(state, view)},
+    )
+
+
+@router.get("/screenings/{screening_id}/report.{fmt}")
+def screening_report(request: Request, state: StateDep, screening_id: str, fmt: str) -> Response:
+    """Download the report as csv, xlsx or html (the API's bytes)."""
+    got = _view(request, state, screening_id)
+    if isinstance(got, Response):
+        return got
+    visitor, view = got
+    disposition = {"Content-Disposition": f'attachment; filename="{work.download_name(view, fmt)}"'}
+    if fmt == "csv":
+        body: str | bytes = work.report_csv(view).encode("utf-8")
+        media = "text/csv; charset=utf-8"
+    elif fmt == "xlsx":
+        body = work.report_xlsx(view)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    elif fmt == "html":
+        body = render_report(state, view, role=visitor.key.role)
+        media = "text/html; charset=utf-8"
+    else:
+        return _error(request, visitor, 404, f"no report format {fmt!r}: csv, xlsx or html")
+    return Response(body, media_type=media, headers=disposition)
+
+
+@router.get("/lists")
+def lists_page(request: Request, state: StateDep) -> Response:
+    """The lists the visitor's role may see."""
+    visitor = _visitor(request, state)
+    if visitor is None:
+        return _to_signin()
+    return _page(
+        request, "lists.html", {"visitor": visitor, "lists": visible_lists(state, visitor.key.role)}
+    )
+
+
+@router.get("/lists/{code}")
+def list_page(request: Request, state: StateDep, code: str) -> Response:
+    """One list's entries."""
+    visitor = _visitor(request, state)
+    if visitor is None:
+        return _to_signin()
+    try:
+        detail = list_detail(state, code, visitor.key.role)
+    except QueryError as exc:
+        return _error(request, visitor, 404, str(exc))
+    return _page(request, "list.html", {"visitor": visitor, "list": detail})
+
+
+@router.get("/substances/{key}")
+def substance_page(request: Request, state: StateDep, key: str) -> Response:
+    """A substance: identifiers, names, list entries and its structure."""
+    visitor = _visitor(request, state)
+    if visitor is None:
+        return _to_signin()
+    try:
+        substance, listings = visible_substance(state, key, visitor.key.role)
+    except QueryError as exc:
+        return _error(request, visitor, 404, str(exc))
+    from precursorwatch.web.depict import inline_svg
+
+    return _page(
+        request,
+        "substance.html",
+        {
+            "visitor": visitor,
+            "s": substance,
+            "listings": listings,
+            "svg": inline_svg(substance_svg(substance)),
+        },
+    )

@@ -1,0 +1,300 @@
+"""Request and response models of the HTTP API (apart from the store's records), with examples.
+
+These are the contract of DESIGN.md §5 as pydantic models; ``api/openapi.json`` is generated
+from them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+
+_LINE_EXAMPLE: JsonDict = {
+    "line_id": "A-17",
+    "description": "Acetic anhydride 99 %, 200 L drums",
+    "cas": "108-24-7",
+    "hs_code": "2915.24",
+    "quantity": 400,
+    "unit": "L",
+    "origin": "DE",
+    "destination": "AF",
+    "consignee": "Example Trading Ltd",
+}
+
+
+class LineIn(BaseModel):
+    """One declaration line; every field is optional but one of description, cas, smiles or
+    hs_code must be given."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [_LINE_EXAMPLE]})
+
+    line_id: str | int | None = Field(default=None, description="The sender's line id.")
+    description: str | None = Field(default=None, description="Goods description as declared.")
+    cas: str | None = Field(default=None, description="CAS number as declared.")
+    hs_code: str | None = Field(default=None, description="HS / CN tariff code.")
+    quantity: float | str | None = Field(default=None, description="Quantity (number or text).")
+    unit: str | None = Field(default=None, description="Unit of the quantity (kg, L, ...).")
+    smiles: str | None = Field(default=None, description="Structure as SMILES, when known.")
+    origin: str | None = Field(default=None, description="Country of origin.")
+    destination: str | None = Field(default=None, description="Country of destination.")
+    consignor: str | None = Field(default=None, description="Consignor.")
+    consignee: str | None = Field(default=None, description="Consignee.")
+
+
+class ScreenRequest(BaseModel):
+    """A batch of declaration lines (at most ``max_lines_per_request``, 10,000 by default)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"lines": [_LINE_EXAMPLE]}]})
+
+    lines: list[LineIn] = Field(description="The lines to screen, in order.")
+
+
+class EvidenceOut(BaseModel):
+    """One reason to think a line is a listed substance."""
+
+    kind: str = Field(description="cas, name, fuzzy-name, structure-identical, ...")
+    substance_key: str
+    score: float
+    detail: str = Field(description="What matched and how, in words.")
+    list_codes: list[str] = Field(default_factory=list)
+    component: str = Field(default="", description="The mixture component it is about.")
+    share: float | None = Field(default=None, description="That component's share, 0..1.")
+
+
+class LineOut(BaseModel):
+    """The verdict on one line (the output contract's columns; ``lists`` an array)."""
+
+    line_id: str
+    flagged: bool = Field(description="True when the risk is high or medium.")
+    risk: str = Field(description="high, medium, low or none.")
+    matched_key: str
+    matched_name: str
+    matched_cas: str
+    lists: list[str]
+    match_type: str
+    score: float
+    reason: str
+    evidence: list[EvidenceOut] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="Repairs made to the line.")
+
+
+_RESULT_EXAMPLE: JsonDict = {
+    "line_id": "A-17",
+    "flagged": True,
+    "risk": "high",
+    "matched_key": "acetic-anhydride",
+    "matched_name": "Acetic anhydride",
+    "matched_cas": "108-24-7",
+    "lists": ["UN-T2", "EU-CAT2A"],
+    "match_type": "cas",
+    "score": 1.0,
+    "reason": "CAS 108-24-7 is Acetic anhydride (UN Table II, EU category 2A).",
+    "evidence": [
+        {
+            "kind": "cas",
+            "substance_key": "acetic-anhydride",
+            "score": 1.0,
+            "detail": "CAS 108-24-7 is Acetic anhydride",
+            "list_codes": ["UN-T2", "EU-CAT2A"],
+            "component": "",
+            "share": None,
+        }
+    ],
+    "warnings": [],
+}
+
+
+class ScreenResponse(BaseModel):
+    """A stored screening's id and every line's verdict, in input order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"screening_id": "5f0c3e7d9a1b4c2e8f6a7b3c1d2e4f50", "lines": [_RESULT_EXAMPLE]}
+            ]
+        }
+    )
+
+    screening_id: str
+    lines: list[LineOut]
+
+
+class Summary(BaseModel):
+    """Counts of a screening."""
+
+    lines: int
+    flagged: int
+    by_risk: dict[str, int]
+
+
+class UploadResponse(BaseModel):
+    """A screened and stored manifest upload."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "screening_id": "5f0c3e7d9a1b4c2e8f6a7b3c1d2e4f50",
+                    "summary": {
+                        "lines": 3,
+                        "flagged": 1,
+                        "by_risk": {"high": 1, "medium": 0, "low": 0, "none": 2},
+                    },
+                }
+            ]
+        }
+    )
+
+    screening_id: str
+    summary: Summary
+
+
+class ScreeningInfo(BaseModel):
+    """Who screened what, when, against which list versions."""
+
+    created_at: datetime
+    actor: str
+    input_name: str
+    input_hash: str
+    list_versions: dict[str, str]
+    lines: int
+    flagged: int
+    by_risk: dict[str, int]
+
+
+class ScreeningDetail(ScreenResponse):
+    """A stored screening: as ``POST /v1/screen`` answers, with its record."""
+
+    summary: ScreeningInfo
+
+
+class ListOut(BaseModel):
+    """The current version of one list."""
+
+    code: str
+    title: str
+    confidential: bool
+    version: int
+    entries: int
+    substances: int
+    effective_date: str
+    imported_at: datetime
+    content_hash: str
+
+
+class ThresholdOut(BaseModel):
+    """A quantity above which a list's rules apply (0 = every transaction)."""
+
+    quantity: float
+    unit: str
+    per: str = ""
+    note: str = ""
+
+
+class EntryOut(BaseModel):
+    """One entry of a list."""
+
+    substance_key: str
+    name: str
+    cas: str
+    category: str
+    covers: list[str]
+    family_name: str = ""
+    family_smarts: str = ""
+    thresholds: list[ThresholdOut] = Field(default_factory=list)
+
+
+class ListDetail(BaseModel):
+    """A list at its current version, with its entries."""
+
+    code: str
+    title: str
+    legal_basis: str
+    effective_date: str
+    source: str
+    confidential: bool
+    version: int
+    content_hash: str
+    entries: list[EntryOut]
+
+
+class ListingOut(BaseModel):
+    """A substance's entry on one list."""
+
+    list_code: str
+    category: str
+    covers: list[str]
+    family_name: str = ""
+    thresholds: list[ThresholdOut] = Field(default_factory=list)
+
+
+class OtherCasOut(BaseModel):
+    """The CAS number of a salt, hydrate or stereo form."""
+
+    cas: str
+    form: str
+
+
+class SubstanceOut(BaseModel):
+    """One chemical with its identifiers, names and list entries."""
+
+    key: str
+    name: str
+    cas: str
+    other_cas: list[OtherCasOut]
+    smiles: str
+    inchikey: str
+    names: dict[str, list[str]]
+    abbreviations: list[str]
+    hs_codes: list[str]
+    notes: str
+    sources: list[str]
+    listings: list[ListingOut]
+
+
+class ImportResponse(BaseModel):
+    """What a list import did: new, updated or unchanged, and the version it made."""
+
+    code: str
+    status: str
+    version: int
+    content_hash: str
+
+
+class RescreenRequest(BaseModel):
+    """Re-screen the declarations stored since this date (UTC) against the current lists."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"since": "2026-01-01"}]})
+
+    since: date
+
+
+class RescreenLineOut(BaseModel):
+    """An earlier declaration line whose risk went up under the current lists."""
+
+    screening_id: str
+    screened_at: datetime
+    actor: str
+    line_id: str
+    description: str
+    cas: str
+    consignee: str
+    destination: str
+    risk_before: str
+    risk_after: str
+    matched_key: str
+    matched_name: str
+    lists: list[str]
+    match_type: str
+    reason: str
+
+
+class RescreenResponse(BaseModel):
+    """The lines whose risk went up, oldest screening first."""
+
+    since: date
+    lines_checked: int
+    list_versions: dict[str, str]
+    lines: list[RescreenLineOut]

@@ -77,10 +77,14 @@ def visible_lists(state: StateDep, role: str) -> list[ListOut]:
 def list_detail(state: StateDep, code: str, role: str) -> ListDetail:
     """One current list with its entries; QueryError (404) when unknown or hidden from
     ``role`` (the same answer, so a hidden list's existence is not revealed)."""
-    with state.store.session(write=False) as session:
-        listdef = get_list(session=session, code=code)
+    unknown = QueryError(f"no list {code!r} in the store: see GET /v1/lists")
+    try:
+        with state.store.session(write=False) as session:
+            listdef = get_list(session=session, code=code)
+    except QueryError:
+        raise unknown from None
     if listdef.confidential and not sees_confidential(role):
-        raise QueryError(f"no list {code!r} in the store: see GET /v1/lists")
+        raise unknown
     watchlist = state.screener().watchlist
     return ListDetail(
         code=listdef.code,

@@ -1,0 +1,117 @@
+"""The officers' pages in real headless Chromium, served by uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from precursorwatch.service import open_ready_store
+from precursorwatch.settings import get_settings
+from precursorwatch.store import create_api_key
+from precursorwatch.web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+MANIFEST = Path(__file__).parent / "data" / "api" / "manifest.csv"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_db_url: str) -> Iterator[tuple[str, str]]:
+    import uvicorn
+
+    settings = get_settings(database_url=tmp_db_url)
+    store = open_ready_store(settings)
+    with store.session() as session:
+        _, key = create_api_key(session=session, name="officer-web", role="officer")
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, store), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", key
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        store.dispose()
+
+
+def test_sign_in_upload_see_flags_and_download(served: tuple[str, str], tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, key = served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(accept_downloads=True)
+            response = page.goto(f"{base}/")
+            assert response is not None
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+            assert page.url.endswith("/signin")
+            page.fill("#key", "pw_wrong")
+            page.click("button[type=submit]")
+            assert "Unknown or revoked key" in page.content()
+            page.fill("#key", key)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/upload")
+            cookie = next(c for c in page.context.cookies() if c["name"] == "pw_session")
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+            page.set_input_files("#file", str(MANIFEST))
+            page.click("form[action='/upload'] button[type=submit]")
+            page.wait_for_url(f"{base}/screenings/*")
+            rows = page.locator("table.results tbody tr")
+            assert rows.count() == 5
+            flagged = page.locator("table.results tr.flagged")
+            assert flagged.count() >= 2
+            assert rows.first.get_attribute("class") == "risk-high flagged"
+            assert page.locator("tr[data-line='L1'] td").nth(1).inner_text() == "high"
+            structure = page.locator("tr[data-line='L3'] figure.structure svg")
+            assert structure.count() == 1 and structure.first.is_visible()
+            # user text is shown as text, never run
+            assert "<script>alert(1)</script>" in page.locator("tr[data-line='L4']").inner_text()
+
+            with page.expect_download() as info:
+                page.click("a[href$='/report.csv']")
+            target = tmp_path / "report.csv"
+            info.value.save_as(target)
+            text = target.read_text(encoding="utf-8")
+            assert text.startswith("line_id,flagged,risk,")
+            assert "L1,true,high,acetic-anhydride" in text
+
+            page.click("text=Lists")
+            page.click("text=EU-CAT1")
+            page.click("a[href='/substances/safrole']")
+            assert page.locator("figure.structure svg").count() == 1
+        finally:
+            browser.close()

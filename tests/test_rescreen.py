@@ -65,3 +65,23 @@ def test_list_import_then_rescreen_reports_the_earlier_line(tmp_db_url: str) -> 
     assert [(x["line_id"], x["matched_key"]) for x in body["lines"]] == [("L5", "caffeine")]
     assert body["lines"][0]["risk_after"] in ("high", "medium")
     store.dispose()
+
+
+def test_cli_rescreen_exit_codes(tmp_db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from precursorwatch.cli import app
+
+    runner = CliRunner()
+    db = ["--db", tmp_db_url]
+    manifest = str(DATA / "manifest.csv")
+    assert runner.invoke(app, ["screen", manifest, "--format", "json", *db]).exit_code == 1
+    since = (date.today() - timedelta(days=1)).isoformat()
+    assert runner.invoke(app, ["rescreen", "--since", since, *db]).exit_code == 0
+    listed = runner.invoke(app, ["lists", "import", str(DATA / "firm-watch.csv"), *db])
+    assert listed.exit_code == 0, listed.output
+    done = runner.invoke(app, ["rescreen", "--since", since, *db])
+    assert done.exit_code == 1
+    assert "Caffeine anhydrous" in done.output and "1 with a higher risk" in done.output
+    bad = runner.invoke(app, ["rescreen", "--since", "last week", *db])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output

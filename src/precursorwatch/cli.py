@@ -510,3 +510,75 @@ def history(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Serve the HTTP API (/v1, /openapi.json) and the officers' pages with uvicorn."""
+    import uvicorn
+
+    from precursorwatch.web import create_app
+
+    with _errors():
+        settings = _settings(db)
+        store = _store(db)
+    err.print(f"precursorwatch on http://{host}:{port}/ (API under /v1)", highlight=False)
+    uvicorn.run(create_app(settings, store), host=host, port=port, log_level="info")
+
+
+@app.command()
+def rescreen(
+    since: Annotated[str, typer.Option("--since", help="Re-screen screenings since DATE.")],
+    db: DbOption = None,
+) -> None:
+    """Screen stored declarations again against the current lists; show lines whose risk went
+    up. Exit 0 when none did, 1 when some did, 2 on bad input."""
+    from datetime import date
+
+    from precursorwatch.rescreen import rescreen as run_rescreen
+    from precursorwatch.service import make_screener
+
+    with _errors():
+        try:
+            start = date.fromisoformat(since)
+        except ValueError:
+            raise PrecursorWatchError(
+                f"--since {since!r} is not a date: give it as YYYY-MM-DD"
+            ) from None
+        settings = _settings(db)
+        store = _store(db)
+        screener = make_screener(store, opsin_timeout_s=settings.opsin_timeout_s)
+        report = run_rescreen(store, since=start, screener=screener, actor="cli")
+    table = Table(title=f"risk went up since {start.isoformat()}", header_style="bold")
+    for col in (
+        "screened",
+        "screening",
+        "line",
+        "description",
+        "consignee",
+        "was",
+        "now",
+        "reason",
+    ):
+        table.add_column(col, overflow="fold")
+    for i in report.increases:
+        table.add_row(
+            i.screened_at.isoformat(timespec="seconds"),
+            i.screening_id[:12],
+            i.after.line_id,
+            i.line.description,
+            i.line.consignee,
+            i.before.risk,
+            i.after.risk,
+            i.after.reason,
+        )
+    out.print(table)
+    out.print(
+        f"{report.lines_checked} lines re-screened, {len(report.increases)} with a higher risk",
+        highlight=False,
+    )
+    raise typer.Exit(1 if report.increases else 0)

@@ -128,6 +128,14 @@ def _steps(declared_smiles: str, listed_key: str, screener: Screener) -> tuple[S
     return ()
 
 
+def _legend(name: str, lists: tuple[str, ...], width: int = 60) -> str:
+    """'name (UN-T1, EU-CAT1)' within ``width`` characters, shortening the name, not the lists."""
+    codes = f" ({', '.join(lists)})" if lists else ""
+    room = max(12, width - len(codes))
+    short = name if len(name) <= room else name[: room - 1].rstrip() + "…"
+    return short + codes
+
+
 def explain(query: str, screener: Screener) -> Explanation:
     """Screen ``query`` (a name, SMILES or CAS number) and explain the verdict.
 
@@ -152,7 +160,7 @@ def explain(query: str, screener: Screener) -> Explanation:
             declared,
             listed,
             declared_legend="declared",
-            listed_legend=f"{result.matched_name} ({', '.join(result.lists)})"[:60],
+            listed_legend=_legend(result.matched_name, result.lists),
         )
     elif declared or listed:
         svg = depict(declared or listed, legend="declared" if declared else result.matched_name)

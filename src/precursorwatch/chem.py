@@ -34,8 +34,14 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str]:
     with quiet_rdkit():
         mol = Chem.MolFromSmiles(smiles.strip())
     if mol is None:
-        return None, f"RDKit cannot parse SMILES {smiles!r}"
+        return None, f"RDKit cannot parse SMILES {_shown(smiles)}"
     return mol, ""
+
+
+def _shown(smiles: str) -> str:
+    """``smiles`` quoted for a message, cut after 60 characters (user text can be megabytes)."""
+    text = smiles.strip()
+    return repr(text) if len(text) <= 60 else repr(text[:60]) + f"... ({len(text):,} characters)"
 
 
 def inchikey_from_smiles(smiles: str) -> str | None:
@@ -52,6 +58,10 @@ def inchikey_from_smiles(smiles: str) -> str | None:
 
 #: Declared structures larger than this are not standardised (pathological input guard).
 MAX_HEAVY_ATOMS = 200
+#: SMILES longer than this are refused before parsing: RDKit's sanitisation (ring perception,
+#: aromaticity) takes seconds on a 27,000-character SMILES of 3,000 benzene rings, while a
+#: structure within :data:`MAX_HEAVY_ATOMS` needs far fewer than 20 characters per atom.
+MAX_SMILES_CHARS = 20 * MAX_HEAVY_ATOMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +108,22 @@ def parent_mol(mol: Chem.Mol) -> Chem.Mol:
 
 
 def identity(smiles: str) -> tuple[Identity | None, str]:
-    """Identity layers of ``smiles``; ``(None, reason)`` when it cannot be parsed or is too big."""
+    """Identity layers of ``smiles``; ``(None, reason)`` when it cannot be parsed or is too big.
+
+    Size is checked before the expensive work: a SMILES over :data:`MAX_SMILES_CHARS`
+    characters is not parsed, and the heavy atoms are counted on the unsanitised parse (linear
+    time) so that a structure over :data:`MAX_HEAVY_ATOMS` never reaches ring perception.
+    """
+    text = smiles.strip() if smiles else ""
+    if len(text) > MAX_SMILES_CHARS:
+        return None, (
+            f"SMILES of {len(text):,} characters (limit {MAX_SMILES_CHARS:,}); not compared"
+        )
+    with quiet_rdkit():
+        raw = Chem.MolFromSmiles(text, sanitize=False) if text else None
+    if raw is not None and raw.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
+        heavy = raw.GetNumHeavyAtoms()
+        return None, f"structure has {heavy} heavy atoms (limit {MAX_HEAVY_ATOMS}); not compared"
     mol, reason = parse_smiles(smiles)
     if mol is None:
         return None, reason
@@ -112,7 +137,7 @@ def identity(smiles: str) -> tuple[Identity | None, str]:
         key = Chem.MolToInchiKey(parent) or ""
         parent_smiles = Chem.MolToSmiles(parent)
     if not key:
-        return None, f"no InChIKey for {smiles!r}"
+        return None, f"no InChIKey for {_shown(smiles)}"
     return Identity(parent_smiles, key, key.split("-")[0], declared_key, n_frag, heavy), ""
 
 

@@ -611,6 +611,8 @@ class _Finisher:
         for field in FIELDS:
             index = self.layout.indices.get(field)
             col: pd.Series = blank if index is None else raw[index]
+            if index is not None and self.layout.body_encoding in ("cp1252", "latin-1"):
+                col = _repair_utf8(col, field, warns, self.layout.body_encoding)
             if index is not None and clean:
                 col = _strip_controls(col, field, warns)
             if index is not None and long:
@@ -620,6 +622,8 @@ class _Finisher:
             out[field] = col
         if "line_id" in self.layout.indices:
             self._warn_repeats(out["line_id"], warns)
+        _warn_quantities(out["quantity"], out["unit"], warns)
+        _warn_cas(out["cas"], warns)
         out["warnings"] = pd.Series(warns, dtype=str)
         return pd.DataFrame(out, columns=list(CANONICAL_COLUMNS))
 
@@ -641,6 +645,84 @@ class _Finisher:
             message = [f"line_id {i!r} repeats an earlier line" for i in ids.to_numpy()[where]]
             _add_warning(warns, where, np.array(message, dtype=object))
         self.seen_ids = np.sort(np.concatenate((self.seen_ids, hashes[~repeated])))
+
+
+#: Quantities written as a plain decimal number: they always read cleanly (only the unit can warn).
+_PLAIN_NUMBER = r"\d{1,12}(?:\.\d{1,6})?"
+
+
+# A UTF-8 lead byte then a continuation byte, as cp1252/latin-1 shows them ("Ã©" for "é").
+_MOJIBAKE = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    "\u02c6\u02dc\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030"
+    "\u2039\u203a\u20ac\u2122]"
+)
+
+
+def _repair_utf8(col: pd.Series, field: str, warns: np.ndarray, encoding: str) -> pd.Series:
+    """Mixed encodings: in a file read as cp1252/latin-1 (some line was not UTF-8), cells that
+    are valid UTF-8 are decoded as UTF-8 again, with a warning; other cells are left alone."""
+    hit = np.flatnonzero(col.str.contains(_MOJIBAKE).to_numpy(dtype=bool))
+    if not len(hit):
+        return col
+    values = col.to_numpy(dtype=object)
+    fixed = []
+    for i in hit:
+        try:
+            values[i] = str(values[i]).encode(encoding).decode("utf-8")
+            fixed.append(i)
+        except UnicodeError:
+            continue
+    if fixed:
+        message = f"{field} was UTF-8 in a file read as {encoding}; decoded as UTF-8"
+        _add_warning(warns, np.array(fixed, dtype=np.int64), message)
+    return pd.Series(values, index=col.index, dtype=str)
+
+
+def _warn_quantities(qty: pd.Series, unit: pd.Series, warns: np.ndarray) -> None:
+    """Warn on lines whose quantity or unit cannot be read as written (absurd, NaN, unknown
+    unit), with :func:`~precursorwatch.quantities.parse_quantity`'s words; each distinct
+    (quantity, unit) is parsed once, plain numbers only have their unit checked."""
+    from precursorwatch.quantities import normalise_unit, parse_quantity
+
+    given = (qty != "").to_numpy(dtype=bool)
+    if not given.any():
+        return
+    plain = qty.str.fullmatch(_PLAIN_NUMBER, na=False).to_numpy(dtype=bool)
+    messages = np.full(len(qty), "", dtype=object)
+    units = unit.to_numpy(dtype=object)
+    texts = qty.to_numpy(dtype=object)
+    unit_notes = {u: normalise_unit(str(u))[1] for u in pd.unique(unit[given & plain])}
+    for i in np.flatnonzero(given & plain):
+        messages[i] = unit_notes[units[i]]
+    pair_notes: dict[tuple[str, str], str] = {}
+    for i in np.flatnonzero(given & ~plain):
+        pair = (str(texts[i]), str(units[i]))
+        if pair not in pair_notes:
+            pair_notes[pair] = parse_quantity(*pair)[2]
+        messages[i] = pair_notes[pair]
+    where = np.flatnonzero(messages != "")
+    if len(where):
+        _add_warning(warns, where, messages[where])
+
+
+def _warn_cas(cas: pd.Series, warns: np.ndarray) -> None:
+    """Warn on lines whose CAS field holds no CAS-like number at all (the screen then goes by
+    name and structure); a number with a wrong check digit is reported in the result's reason."""
+    from precursorwatch.normalise import read_cas
+
+    given = cas[cas != ""]
+    if given.empty:
+        return
+    unread = {v for v in pd.unique(given) if not read_cas(str(v))}
+    if not unread:
+        return
+    where = np.flatnonzero(cas.isin(unread).to_numpy(dtype=bool))
+    message = [
+        f"cas {v[:40]!r} is not a CAS number (write it as 108-24-7); screened by name"
+        for v in cas.to_numpy(dtype=object)[where]
+    ]
+    _add_warning(warns, where, np.array(message, dtype=object))
 
 
 def _strip_controls(col: pd.Series, field: str, warns: np.ndarray) -> pd.Series:

@@ -132,7 +132,7 @@ def write_xlsx(
         if declarations is not None:
             d = declarations[i]
             row = [defuse(d.description), defuse(d.cas), defuse(d.hs_code), *row]
-        ws.append(row)
+        ws.append([_xlsx_text(value) for value in row])
         risk = row[header.index("risk")]
         if risk in fills:
             for cell in ws[ws.max_row]:
@@ -141,10 +141,20 @@ def write_xlsx(
     wb.save(target)
 
 
+def _xlsx_text(value: str) -> str:
+    """A cell as XLSX can hold it: control characters it refuses (openpyxl raises on them) are
+    removed; a cell that then starts a formula is defused again."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    cleaned: str = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value if cleaned == value else defuse(cleaned)
+
+
 def print_table(frame: pd.DataFrame, *, console: Any = None, limit: int = 200) -> None:
     """A rich table, flagged lines first (high, medium, low, none), with their reason."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = console or Console()
     order = {"high": 0, "medium": 1, "low": 2, "none": 3}
@@ -154,14 +164,20 @@ def print_table(frame: pd.DataFrame, *, console: Any = None, limit: int = 200) -
         table.add_column(col, overflow="fold")
     styles = {"high": "bold red", "medium": "yellow", "low": "cyan", "none": "dim"}
     for r in rows[:limit]:
+        # Text, not str: user text such as "[/]" or "[link=...]" is not rich markup
         table.add_row(
-            str(r["line_id"]),
-            str(r["risk"]),
-            str(r["match_type"]),
-            str(r["matched_name"]),
-            str(r["matched_cas"]),
-            str(r["lists"]).replace(";", " "),
-            str(r["reason"]),
+            *(
+                Text(value)
+                for value in (
+                    str(r["line_id"]),
+                    str(r["risk"]),
+                    str(r["match_type"]),
+                    str(r["matched_name"]),
+                    str(r["matched_cas"]),
+                    str(r["lists"]).replace(";", " "),
+                    str(r["reason"]),
+                )
+            ),
             style=styles.get(str(r["risk"]), ""),
         )
     console.print(table)

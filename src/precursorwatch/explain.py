@@ -18,14 +18,13 @@ from precursorwatch.chem_depict import depict, depict_pair
 from precursorwatch.chem_reactions import derivatives
 from precursorwatch.errors import InputError
 from precursorwatch.identify import identify_descriptions
+from precursorwatch.models import STRUCTURE_MATCH_TYPES as STRUCTURE_TYPES
 from precursorwatch.models import LineResult
 from precursorwatch.normalise import read_cas
 from precursorwatch.resolve import pubchem_by_cas
 from precursorwatch.screen import Screener, results_from_frame
 from precursorwatch.transforms import TRANSFORMS
 
-#: Match types that rest on the structure, for which the two-structure picture is drawn.
-STRUCTURE_TYPES = frozenset({"structure-identical", "structure-parent", "derivative", "similar"})
 _CAS_LIKE = re.compile(r"^\s*(?:CAS[:\s]*)?\d{2,7}-?\d{2}-?\d\s*$", re.IGNORECASE)
 
 

@@ -27,6 +27,11 @@ COVERAGE_WORDS: frozenset[str] = frozenset(
     }
 )
 
+#: Match types that rest on a structure: those hits are shown with a picture.
+STRUCTURE_MATCH_TYPES: frozenset[str] = frozenset(
+    {"structure-identical", "structure-parent", "derivative", "similar"}
+)
+
 #: The ``match_type`` values of the output contract (DESIGN.md §5), strongest first.
 MATCH_TYPES: tuple[str, ...] = (
     "cas",
@@ -180,7 +185,11 @@ class DeclarationLine:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """One reason to think a declaration is a listed substance."""
+    """One reason to think a declaration is a listed substance.
+
+    ``structure`` is the declared structure (SMILES) that structure-based evidence rests on,
+    so a picture can show it beside the listed substance; '' for other evidence.
+    """
 
     kind: str
     substance_key: str
@@ -189,6 +198,7 @@ class Evidence:
     list_codes: tuple[str, ...] = ()
     component: str = ""
     share: float | None = None
+    structure: str = ""
 
 
 @dataclass(frozen=True, slots=True)

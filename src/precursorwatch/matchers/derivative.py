@@ -148,6 +148,7 @@ def match_derivative(declared: Declared, index: ListIndex) -> list[Evidence]:
                 index.list_codes(hit.key),
                 s.component,
                 s.share,
+                s.smiles,
             )
             old = found.get((s.component, hit.key))
             if old is None or ev.score > old.score:

@@ -168,6 +168,7 @@ def match_similar(declared: Declared, index: ListIndex) -> list[Evidence]:
                     index.list_codes(c.key),
                     s.component,
                     s.share,
+                    s.smiles,
                 )
             )
     return found

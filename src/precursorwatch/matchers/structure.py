@@ -48,6 +48,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         index.list_codes(key),
                         s.component,
                         share,
+                        s.smiles,
                     )
                 )
             else:
@@ -60,6 +61,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         index.list_codes(key),
                         s.component,
                         share,
+                        s.smiles,
                     )
                 )
         if not any(e.substance_key in index.by_inchikey.get(ident.inchikey, ()) for e in found):
@@ -74,6 +76,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         index.list_codes(key),
                         s.component,
                         share,
+                        s.smiles,
                     )
                 )
         if s.known is not None and not found:
@@ -90,6 +93,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         index.list_codes(hit.key),
                         s.component,
                         share,
+                        s.smiles,
                     )
                 )
         for family in index.families:
@@ -107,6 +111,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         index.list_codes(key),
                         s.component,
                         share,
+                        s.smiles,
                     )
                 )
     return found

@@ -8,15 +8,11 @@ substance's) and makes the SVG safe to inline in an HTML page.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
+from precursorwatch.models import STRUCTURE_MATCH_TYPES as STRUCTURE_TYPES
 from precursorwatch.models import DeclarationLine, LineResult, Substance
 
-#: Match types that rest on a structure, and so get a picture.
-STRUCTURE_TYPES: frozenset[str] = frozenset(
-    {"structure-identical", "structure-parent", "derivative", "similar"}
-)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>\s*", re.S)
 _UNSAFE = re.compile(r"<\s*(script|foreignObject|iframe)|\son\w+\s*=|javascript:", re.I)
 
@@ -28,30 +24,7 @@ def inline_svg(svg: str) -> str:
     return "" if _UNSAFE.search(body) else body
 
 
-def resolved_smiles(
-    description: str, component: str, resolutions: Mapping[str, Mapping[str, Any]]
-) -> str:
-    """The structure a description's component resolved to (from the screener's stored
-    resolutions), or '' when none is known."""
-    data = resolutions.get(description)
-    if not data:
-        return ""
-    comps: Sequence[Mapping[str, Any]] = data.get("components") or ()
-    for comp in comps:
-        if comp.get("smiles") and (not component or comp.get("name") == component):
-            return str(comp["smiles"])
-    for comp in comps:
-        if comp.get("smiles"):
-            return str(comp["smiles"])
-    return ""
-
-
-def hit_svg(
-    line: DeclarationLine,
-    result: LineResult,
-    substances: Mapping[str, Substance],
-    resolutions: Mapping[str, Mapping[str, Any]],
-) -> str:
+def hit_svg(line: DeclarationLine, result: LineResult, substances: Mapping[str, Substance]) -> str:
     """Inline SVG for a structure-based hit: the declared structure beside the listed one,
     common part highlighted; the listed one alone when the declared structure is unknown;
     '' for other hits and for substances without a structure (or hidden ones)."""
@@ -62,17 +35,14 @@ def hit_svg(
         return ""
     from precursorwatch.chem_depict import depict, depict_pair
 
-    declared = line.smiles
-    if not declared:
-        component = next(
-            (
-                e.component
-                for e in result.evidence
-                if e.kind in STRUCTURE_TYPES and e.substance_key == result.matched_key
-            ),
-            "",
-        )
-        declared = resolved_smiles(line.description, component, resolutions)
+    declared = next(
+        (
+            e.structure
+            for e in result.evidence
+            if e.kind in STRUCTURE_TYPES and e.substance_key == result.matched_key and e.structure
+        ),
+        line.smiles,
+    )
     if declared:
         return inline_svg(depict_pair(declared, listed.smiles, listed_legend=listed.name))
     return inline_svg(depict(listed.smiles, legend=listed.name))

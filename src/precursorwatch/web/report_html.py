@@ -13,9 +13,10 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from precursorwatch.models import STRUCTURE_MATCH_TYPES as STRUCTURE_TYPES
 from precursorwatch.models import DeclarationLine, LineResult
 from precursorwatch.report import defuse
-from precursorwatch.web.depict import STRUCTURE_TYPES, hit_svg
+from precursorwatch.web.depict import hit_svg
 from precursorwatch.web.state import AppState
 from precursorwatch.web.work import ScreeningView
 
@@ -60,21 +61,15 @@ def ordered(view: ScreeningView) -> list[tuple[DeclarationLine, LineResult]]:
 
 def rows(state: AppState, view: ScreeningView) -> list[Row]:
     """The table rows of a screening, with the structure depiction of each structure hit."""
-    from precursorwatch.service import StoreResolutionCache
-
     pairs = ordered(view)
     wanted = [(d, r) for d, r in pairs if r.match_type in STRUCTURE_TYPES and r.matched_key][
         :MAX_DEPICTIONS
     ]
     svgs: dict[int, str] = {}
     if wanted:
-        screener = state.screener()
-        texts = sorted({d.description for d, _ in wanted if not d.smiles and d.description})
-        resolutions = (
-            StoreResolutionCache(state.store).get_many(screener.namespace, texts) if texts else {}
-        )
+        substances = state.screener().watchlist.substances
         for d, r in wanted:
-            svgs[id(r)] = hit_svg(d, r, screener.watchlist.substances, resolutions)
+            svgs[id(r)] = hit_svg(d, r, substances)
     return [Row(d, r, svgs.get(id(r), "")) for d, r in pairs]
 
 

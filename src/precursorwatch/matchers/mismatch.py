@@ -36,6 +36,8 @@ def match_mismatch(declared: Declared, index: ListIndex) -> list[Evidence]:
     named = _description_keys(declared, index, fuzzy=True)
     named_exactly = _description_keys(declared, index, fuzzy=False)
     what = "; ".join(c.known_name or c.watch_term or c.name for c in d.components)
+    said = d.text.strip()
+    what_note = "" if what.casefold() == said.casefold() else f" ({what})"
     found: list[Evidence] = []
     for reading in declared.cas:
         if not reading.valid:
@@ -50,7 +52,7 @@ def match_mismatch(declared: Declared, index: ListIndex) -> list[Evidence]:
                     hit.key,
                     0.96,
                     f"CAS {reading.cas} is {sub.name} ({index.lists_phrase(hit.key)}), "
-                    f"but the line says '{d.text.strip()}' ({what}): possible mislabelling",
+                    f"but the line says '{said}'{what_note}: possible mislabelling",
                     index.list_codes(hit.key),
                 )
             )

@@ -35,14 +35,11 @@ def match_names(declared: Declared, index: ListIndex) -> list[Evidence]:
         for key in comp.watch_keys:
             sub = index.substance(key)
             how = {
-                "abbreviation": "the abbreviation",
+                "abbreviation": "an abbreviation of",
                 "natural-source": "a natural source of",
-                "in-text": "the name",
+                "in-text": "a name of",
             }.get(comp.watch_via, "a name of")
-            if comp.watch_via == "natural-source":
-                detail = f"'{comp.watch_term}' is {how} {sub.name}{note}"
-            else:
-                detail = f"'{comp.watch_term}' is {how} {sub.name}{note}"
+            detail = f"'{comp.watch_term}' is {how} {sub.name}{note}"
             found.append(
                 Evidence(
                     "name",

@@ -586,18 +586,28 @@ class _Finisher:
         self.seen_ids = np.empty(0, dtype=np.uint64)
 
     def finish(
-        self, raw: pd.DataFrame, field_counts: np.ndarray | None, *, clean: bool, long: bool
+        self,
+        raw: pd.DataFrame,
+        field_counts: np.ndarray | None,
+        *,
+        clean: bool,
+        long: bool,
+        notes: np.ndarray | None = None,
     ) -> pd.DataFrame:
-        """Drop all-empty rows, then repair and warn per line; only vectorised work."""
+        """Drop all-empty rows, then repair and warn per line; only vectorised work.
+
+        ``notes`` (one text per row of ``raw``, '' for none) are warnings found while reading.
+        """
         empty = np.full(len(raw), self.layout.blank_rows)
         for name in raw.columns if self.layout.blank_rows else ():
             empty &= (raw[name] == "").to_numpy(dtype=bool)
         if empty.any():
             raw = raw.loc[~empty]
             field_counts = None if field_counts is None else field_counts[~empty]
+            notes = None if notes is None else notes[~empty]
         raw = raw.reset_index(drop=True)
         n = len(raw)
-        warns = np.full(n, "", dtype=object)
+        warns = np.full(n, "", dtype=object) if notes is None else notes.astype(object)
         out: dict[str, Any] = {"row": np.arange(self.next_row, self.next_row + n, dtype=np.int64)}
         self.next_row += n
         if field_counts is not None:
@@ -800,14 +810,19 @@ def _csv_rows(
     path: Path, layout: _Layout, fin: _Finisher, chunk_rows: int, skip: int = 0
 ) -> Iterator[pd.DataFrame]:
     """The row path (``csv`` module) for files with ragged rows: every line is kept."""
-    width, batch, counts = layout.width, [], []
+    # the csv module refuses fields over 128 KiB: lift that so a field of several MB is read
+    # and then cut to MAX_FIELD_CHARS with a warning (the limit is process-wide; only raised)
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+    width, batch, counts, notes = layout.width, [], [], []
     pad, flags = [""] * width, {"clean": layout.dirty, "long": layout.long_lines}
     with open(path, "rb") as fh:
         fh.seek(layout.offset)
         text = io.TextIOWrapper(fh, encoding=layout.body_encoding, newline="")
         reader = csv.reader(text, delimiter=layout.info.delimiter)
         try:
+            first = 1
             for record in reader:
+                start, first = first, reader.line_num + 1
                 n = len(record)
                 if n != width or width == 1:
                     if n <= 1 and not "".join(record).strip():
@@ -818,9 +833,22 @@ def _csv_rows(
                     continue
                 counts.append(n)
                 batch.append(record)
+                # in a ragged file a record over several lines is most likely a stray quote
+                last = reader.line_num
+                notes.append(
+                    f"a quoted field runs from file line {layout.header_line + start} to "
+                    f"{layout.header_line + last}; check the quotes"
+                    if last > start and any("\n" in f or "\r" in f for f in record)
+                    else ""
+                )
                 if len(batch) >= chunk_rows:
-                    yield fin.finish(_text_frame(batch, width), np.array(counts), **flags)
-                    batch, counts = [], []
+                    yield fin.finish(
+                        _text_frame(batch, width),
+                        np.array(counts),
+                        **flags,
+                        notes=np.array(notes, dtype=object),
+                    )
+                    batch, counts, notes = [], [], []
         except csv.Error as exc:
             raise ManifestError(
                 f"cannot be split into fields ({exc}); check the quotes on that line",
@@ -828,7 +856,12 @@ def _csv_rows(
                 line=layout.header_line + reader.line_num,
             ) from None
     if batch:
-        yield fin.finish(_text_frame(batch, width), np.array(counts), **flags)
+        yield fin.finish(
+            _text_frame(batch, width),
+            np.array(counts),
+            **flags,
+            notes=np.array(notes, dtype=object),
+        )
 
 
 def _xlsx_chunks(

@@ -63,8 +63,14 @@ def _csv_rows(frame: pd.DataFrame) -> Iterable[list[str]]:
             elif name == "score":
                 row.append(f"{float(value):.3f}")
             else:
-                row.append(defuse(str(value)))
+                row.append(_one_cell(defuse(str(value))))
         yield row
+
+
+def _one_cell(text: str) -> str:
+    """Line breaks inside a cell as ``\\n``: the csv writer (line terminator ``\\n``) quotes a
+    field with ``\\n`` but not one with a bare ``\\r``, which readers take as a row break."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 class CsvReport:

@@ -6,6 +6,7 @@ line flagged, 2 usage or input error (nothing screened; one line on stderr, no t
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sys
@@ -118,62 +119,98 @@ def screen(
     no_record: Annotated[
         bool, typer.Option("--no-record", help="Do not keep the screening in the store.")
     ] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Processes judging new declarations.")
+    ] = 1,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask", help="Screen on a Dask cluster (scheduler ADDRESS, e.g. tcp://h:8786)."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Screen a manifest; exit 0 when nothing is flagged, 1 when something is, 2 on bad input."""
+    """Screen a manifest; exit 0 when nothing is flagged, 1 when something is, 2 on bad input.
+
+    CSV and table output stream: a file of any size is screened in bounded memory.
+    """
     from rich.progress import Progress
 
     from precursorwatch.manifest import parse_mapping
-    from precursorwatch.report import FORMATS, csv_text, json_lines, print_table, write_xlsx
+    from precursorwatch.report import FORMATS, json_lines, write_xlsx
     from precursorwatch.service import make_screener, screen_file
+    from precursorwatch.streaming import CsvSink, DaskScreener, TableSink
 
     fmt = format or (output.suffix.lstrip(".").lower() if output else "table")
     if fmt not in FORMATS:
         err.print(f"error: --format must be one of {', '.join(FORMATS)} (got {fmt!r})")
         raise typer.Exit(2)
-    with _errors():
-        if not input.is_file():
-            raise PrecursorWatchError(f"{input}: no such file; give a .csv, .tsv or .xlsx manifest")
-        mapping = parse_mapping(map or [])
-        settings = _settings(db)
-        store = _store(db)
-        screener = make_screener(
-            store, use_opsin=not no_opsin, opsin_timeout_s=settings.opsin_timeout_s
-        )
-        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
-            task = progress.add_task(f"screening {input.name}", total=None)
-            done = screen_file(
-                input,
-                store=store,
-                screener=screener,
-                mapping=mapping,
-                record=not no_record,
-                on_chunk=lambda n: progress.advance(task, n),
+    if fmt == "xlsx" and output is None:
+        err.print("error: --format xlsx needs -o FILE.xlsx")
+        raise typer.Exit(2)
+    streamed = fmt in ("csv", "table")
+    partial = output.with_name(f".{output.name}.partial") if output and streamed else None
+    try:
+        with _errors(), contextlib.ExitStack() as stack:
+            if not input.is_file():
+                raise PrecursorWatchError(
+                    f"{input}: no such file; give a .csv, .tsv or .xlsx manifest"
+                )
+            mapping = parse_mapping(map or [])
+            settings = _settings(db)
+            store = _store(db)
+            screener: Any = make_screener(
+                store,
+                use_opsin=not no_opsin,
+                opsin_timeout_s=settings.opsin_timeout_s,
+                workers=workers,
             )
+            if dask:
+                screener = DaskScreener(dask, screener.watchlist, use_opsin=not no_opsin)
+                stack.callback(screener.close)
+            table = TableSink() if fmt == "table" else None
+            sinks: list[Any] = [table] if table is not None else []
+            if fmt == "csv":
+                stream = (
+                    stack.enter_context(partial.open("w", encoding="utf-8"))
+                    if partial is not None
+                    else sys.stdout
+                )
+                sinks.append(CsvSink(stream))
+            with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+                task = progress.add_task(f"screening {input.name}", total=None)
+                done = screen_file(
+                    input,
+                    store=store,
+                    screener=screener,
+                    mapping=mapping,
+                    record=not no_record,
+                    on_chunk=lambda n: progress.advance(task, n),
+                    keep_results=not streamed,
+                    sinks=sinks,
+                )
+        if partial is not None and output is not None:
+            partial.replace(output)
+    finally:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
     frame = done.frame
-    if fmt == "table":
-        print_table(frame, console=out)
-    elif fmt == "xlsx":
-        if output is None:
-            err.print("error: --format xlsx needs -o FILE.xlsx")
-            raise typer.Exit(2)
+    if table is not None:
+        table.print(out)
+    elif fmt == "xlsx" and output is not None:
         write_xlsx(frame, output, done.lines)
-    else:
-        text = (
-            csv_text(frame)
-            if fmt == "csv"
-            else json.dumps(
-                {"screening_id": done.screening_id, "lines": json_lines(frame)}, indent=1
-            )
-        )
+    elif fmt == "json":
+        text = json.dumps({"screening_id": done.screening_id, "lines": json_lines(frame)}, indent=1)
         if output is None:
             sys.stdout.write(text)
         else:
             output.write_text(text, encoding="utf-8")
     if output is not None:
-        flagged = int(frame["flagged"].sum()) if len(frame) else 0
-        err.print(f"{len(frame)} lines screened, {flagged} flagged -> {output}", highlight=False)
-    raise typer.Exit(1 if len(frame) and bool(frame["flagged"].any()) else 0)
+        err.print(
+            f"{done.line_count} lines screened, {done.flagged_count} flagged -> {output}",
+            highlight=False,
+        )
+    raise typer.Exit(1 if done.flagged_count else 0)
 
 
 @lists_app.command("show")

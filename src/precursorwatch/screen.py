@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -21,6 +24,9 @@ from precursorwatch import chem
 from precursorwatch.identify import ComponentId, DescriptionId, identify_descriptions
 from precursorwatch.index import ListIndex, build_index
 from precursorwatch.matchers import MATCHERS, Declared, StructureId
+from precursorwatch.matchers.derivative import match_derivative
+from precursorwatch.matchers.similar import match_similar
+from precursorwatch.matchers.structure import match_structures
 from precursorwatch.models import DeclarationLine, Evidence, LineResult, Watchlist
 from precursorwatch.normalise import CasReading, normalise_hs, read_cas
 from precursorwatch.resolve import (
@@ -56,6 +62,33 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "reason",
 )
 _KEY_COLUMNS = ["description", "cas", "hs_code", "smiles"]
+#: Matchers that read only ``declared.structures`` and ``declared.cas_known``: their evidence
+#: is computed once per distinct structure signature (see :func:`_structure_signature`).
+_STRUCTURE_MATCHERS: dict[Any, str] = {
+    match_structures: "structure",
+    match_derivative: "derivative",
+    match_similar: "similar",
+}
+#: Modules that do not decide a line's judged result (I/O, shells); every other module of the
+#: package and of ``matchers/`` keys the persistent result cache with its bytes.
+_NOT_ENGINE: frozenset[str] = frozenset(
+    {
+        "__init__.py",
+        "cli.py",
+        "dask.py",
+        "manifest.py",
+        "quantities.py",
+        "report.py",
+        "rescreen.py",
+        "service.py",
+        "settings.py",
+        "streaming.py",
+        "thresholds.py",
+        "explain.py",
+        "chem_depict.py",
+        "listdiff.py",
+    }
+)
 
 
 class ResolutionCache(Protocol):
@@ -85,6 +118,65 @@ def _description_from_json(data: Mapping[str, Any]) -> DescriptionId:
     )
 
 
+@cache
+def engine_digest() -> str:
+    """A digest of the engine's code, RDKit's and ``chemicals``' versions (cache keys use it).
+
+    Any change to how a line is judged (a matcher tuned, a transform added, a new PubChem
+    table) gives a new digest, so results cached by an older engine are not reused.
+    """
+    import chemicals
+    import rdkit
+
+    root = Path(__file__).parent
+    digest = hashlib.sha256(f"{rdkit.__version__}|{chemicals.__version__}".encode())
+    for path in [*sorted(root.glob("*.py")), *sorted((root / "matchers").glob("*.py"))]:
+        if path.name not in _NOT_ENGINE:
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _structure_signature(declared: Declared) -> str:
+    """What the structure matchers read of ``declared``, as a cache key (JSON text).
+
+    A CAS number's PubChem structure that is the same SMILES as a declared structure adds
+    nothing (the matchers drop it as a duplicate), so it is left out of the key.
+    """
+    own = {s.smiles for s in declared.structures}
+    structures = [
+        [s.smiles, s.origin, s.component, s.share, None if s.known is None else asdict(s.known)]
+        for s in declared.structures
+    ]
+    extra = [
+        [cas, k.smiles] for cas, k in declared.cas_known.items() if k.smiles and k.smiles not in own
+    ]
+    return json.dumps([structures, extra], separators=(",", ":"))
+
+
+def _evidence_from_dicts(items: Sequence[Mapping[str, Any]]) -> list[Evidence]:
+    return [Evidence(**{**e, "list_codes": tuple(e["list_codes"])}) for e in items]
+
+
+def _result_to_json(result: LineResult) -> dict[str, Any]:
+    d = asdict(result)
+    d["lists"] = list(result.lists)
+    d["warnings"] = list(result.warnings)
+    d["evidence"] = [evidence_to_dict(e) for e in result.evidence]
+    return d
+
+
+def _result_from_json(d: Mapping[str, Any]) -> LineResult:
+    return LineResult(
+        **{
+            **d,
+            "lists": tuple(d["lists"]),
+            "warnings": tuple(d["warnings"]),
+            "evidence": tuple(_evidence_from_dicts(d["evidence"])),
+        }
+    )
+
+
 def evidence_to_dict(ev: Evidence) -> dict[str, Any]:
     """JSON-able form of one piece of evidence (lists as arrays)."""
     d = asdict(ev)
@@ -94,23 +186,39 @@ def evidence_to_dict(ev: Evidence) -> dict[str, Any]:
 
 @dataclass
 class Screener:
-    """Screens declarations against one watchlist, remembering what it has resolved."""
+    """Screens declarations against one watchlist, remembering what it has resolved.
+
+    ``workers`` > 1 judges the distinct declarations of a large frame in that many forked
+    processes (POSIX only; elsewhere, and for small frames, in this process). Results are the
+    same either way.
+    """
 
     watchlist: Watchlist
     use_opsin: bool = True
     opsin_timeout_s: float = 60.0
     cache: ResolutionCache | None = None
+    workers: int = 1
     index: ListIndex = field(init=False)
     _descriptions: dict[str, DescriptionId] = field(default_factory=dict, init=False)
     _cas: dict[str, tuple[tuple[CasReading, ...], dict[str, KnownChemical]]] = field(
         default_factory=dict, init=False
     )
     _structures: dict[str, StructureId] = field(default_factory=dict, init=False)
+    _templates: dict[str, tuple[LineResult, str]] = field(default_factory=dict, init=False)
+    _structure_evidence: dict[str, dict[str, list[Evidence]]] = field(
+        default_factory=dict, init=False
+    )
+    #: Seconds spent per stage so far: identify, match, score, broadcast.
+    timings: dict[str, float] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.index = build_index(self.watchlist)
         digest = hashlib.sha256(json.dumps(self.watchlist.versions(), sort_keys=True).encode())
         self.namespace = f"r{RESOLVER_VERSION}:{digest.hexdigest()[:16]}"
+        digest.update(engine_digest().encode())
+        #: Namespaces of judged declarations and of structure evidence (engine code included).
+        self.result_namespace = f"t{RESOLVER_VERSION}:{digest.hexdigest()[:16]}"
+        self.structure_namespace = f"s{RESOLVER_VERSION}:{digest.hexdigest()[:16]}"
 
     # --- identification, once per distinct value -------------------------------------------
 
@@ -124,10 +232,12 @@ class Screener:
             todo = [t for t in todo if t not in self._descriptions]
         if not todo:
             return
+        t0 = time.perf_counter()
         found = identify_descriptions(
             todo, self.index, use_opsin=self.use_opsin, opsin_timeout_s=self.opsin_timeout_s
         )
         self._descriptions.update(found)
+        self._tick("identify", t0)
         if self.cache is not None:
             self.cache.put_many(
                 self.namespace, {t: asdict(d) for t, d in found.items() if not d.notes}
@@ -173,10 +283,27 @@ class Screener:
             ]
         return Declared(d, readings, known, normalise_hs(hs), tuple(structures))
 
+    def _tick(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - since
+        return now
+
     def _judge(self, declared: Declared) -> LineResult:
+        t0 = time.perf_counter()
         evidence: list[Evidence] = []
+        by_structure: dict[str, list[Evidence]] | None = None
         for matcher in MATCHERS:
-            evidence.extend(matcher(declared, self.index))
+            name = _STRUCTURE_MATCHERS.get(matcher)
+            if name is not None:
+                if by_structure is None:
+                    by_structure = self._structure_evidence.setdefault(
+                        _structure_signature(declared), {}
+                    )
+                if name not in by_structure:
+                    by_structure[name] = matcher(declared, self.index)
+                evidence.extend(by_structure[name])
+            else:
+                evidence.extend(matcher(declared, self.index))
         notes = [f"CAS {r.written} fails its check digit" for r in declared.cas if not r.valid]
         notes += [
             f"SMILES not used: {s.problem}"
@@ -185,7 +312,77 @@ class Screener:
         ]
         if declared.description is not None:
             notes += list(declared.description.notes)
-        return score_line(evidence, self.index, notes=notes)
+        t0 = self._tick("match", t0)
+        result = score_line(evidence, self.index, notes=notes)
+        self._tick("score", t0)
+        return result
+
+    def _load_structure_evidence(self, declared: Sequence[Declared]) -> None:
+        """Structure evidence of earlier runs, from the persistent cache, for ``declared``."""
+        if self.cache is None:
+            return
+        wanted = [
+            sig
+            for sig in dict.fromkeys(_structure_signature(d) for d in declared)
+            if sig not in self._structure_evidence
+        ]
+        if not wanted:
+            return
+        names = list(_STRUCTURE_MATCHERS.values())
+        for sig, data in self.cache.get_many(self.structure_namespace, wanted).items():
+            if all(n in data for n in names):
+                self._structure_evidence[sig] = {n: _evidence_from_dicts(data[n]) for n in names}
+
+    def _judge_many(self, keys: Sequence[tuple[str, str, str, str]]) -> list[LineResult]:
+        """Judge distinct declarations (in ``workers`` processes when worth it)."""
+        self._identify([k[0] for k in keys])
+        known_sigs = set(self._structure_evidence)
+        t0 = time.perf_counter()
+        declared = [self._declared(*k) for k in keys]
+        self._load_structure_evidence(declared)
+        self._tick("identify", t0)
+        loaded = set(self._structure_evidence)
+        if self.workers > 1 and len(keys) >= _PARALLEL_MIN and _can_fork():
+            results = _judge_forked(self, keys)
+        else:
+            results = [self._judge(d) for d in declared]
+        if self.cache is not None:
+            fresh = {
+                sig: {n: [evidence_to_dict(e) for e in evs] for n, evs in found.items()}
+                for sig, found in self._structure_evidence.items()
+                if sig not in loaded
+                and sig not in known_sigs
+                and len(found) == len(_STRUCTURE_MATCHERS)
+            }
+            self.cache.put_many(self.structure_namespace, fresh)
+        return results
+
+    def templates(self, keys: Sequence[tuple[str, str, str, str]]) -> list[tuple[LineResult, str]]:
+        """The judged result and its evidence JSON for each distinct (description, CAS, HS
+        code, SMILES), from memory, the persistent cache or judged now."""
+        tkeys = ["\x1f".join(k) for k in keys]
+        missing = [i for i, t in enumerate(tkeys) if t not in self._templates]
+        if missing and self.cache is not None:
+            got = self.cache.get_many(self.result_namespace, [tkeys[i] for i in missing])
+            for t, data in got.items():
+                result = _result_from_json(data)
+                self._templates[t] = (result, _evidence_json(result))
+            missing = [i for i in missing if tkeys[i] not in self._templates]
+        if missing:
+            if len(self._templates) > _MAX_TEMPLATES:
+                self._templates.clear()
+                self._structure_evidence.clear()
+            todo = [keys[i] for i in missing]
+            fresh: dict[str, dict[str, Any]] = {}
+            for key, result in zip(todo, self._judge_many(todo), strict=True):
+                t = "\x1f".join(key)
+                self._templates[t] = (result, _evidence_json(result))
+                d = self._descriptions.get(key[0])
+                if d is None or not d.notes:
+                    fresh[t] = _result_to_json(result)
+            if self.cache is not None:
+                self.cache.put_many(self.result_namespace, fresh)
+        return [self._templates[t] for t in tkeys]
 
     # --- public entry points ---------------------------------------------------------------
 
@@ -202,11 +399,12 @@ class Screener:
             )
         groups = frame.groupby(_KEY_COLUMNS, sort=False, dropna=False).ngroup().to_numpy()
         uniques = frame[_KEY_COLUMNS].drop_duplicates()
-        self._identify(list(uniques["description"]))
-        templates = [
-            self._judge(self._declared(*row)) for row in uniques.itertuples(index=False, name=None)
-        ]
-        return _broadcast(frame, groups, templates, self.index)
+        keys = list(uniques.itertuples(index=False, name=None))
+        judged = self.templates(keys)
+        t0 = time.perf_counter()
+        out = _broadcast(frame, groups, judged, self.index)
+        self._tick("broadcast", t0)
+        return out
 
     def screen_lines(self, lines: Sequence[DeclarationLine]) -> list[LineResult]:
         """Screen declaration objects (the API's path); results in the same order."""
@@ -215,6 +413,79 @@ class Screener:
         )
         out = self.screen_frame(df)
         return results_from_frame(out)
+
+
+#: Fewest distinct declarations worth forking worker processes for.
+_PARALLEL_MIN = 200
+#: Judged declarations kept in memory before the memo is emptied (bounds a long stream).
+_MAX_TEMPLATES = 400_000
+#: The screener whose work forked workers share (set just before a pool forks).
+_FORKED: Screener | None = None
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _judge_part(
+    keys: Sequence[tuple[str, str, str, str]],
+) -> tuple[list[LineResult], dict[str, dict[str, list[Evidence]]], dict[str, float]]:
+    """In a forked worker: judge ``keys`` with the parent's screener; new structure evidence."""
+    screener = _FORKED
+    assert screener is not None, "worker started without a screener"
+    before = set(screener._structure_evidence)
+    screener.timings = {}
+    results = [screener._judge(screener._declared(*k)) for k in keys]
+    new = {s: e for s, e in screener._structure_evidence.items() if s not in before}
+    return results, new, screener.timings
+
+
+def _judge_forked(
+    screener: Screener, keys: Sequence[tuple[str, str, str, str]]
+) -> list[LineResult]:
+    """Judge ``keys`` in ``screener.workers`` forked processes; results in ``keys`` order.
+
+    Declarations are grouped by description (lines with and without a CAS number share their
+    structure work) into a few parts per worker, so a slow part does not hold the others.
+    """
+    import multiprocessing
+    import zlib
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORKED
+    n_parts = screener.workers * 4
+    parts: list[list[int]] = [[] for _ in range(n_parts)]
+    for i, key in enumerate(keys):
+        parts[zlib.crc32(key[0].encode()) % n_parts].append(i)
+    parts = [p for p in parts if p]
+    out: list[LineResult | None] = [None] * len(keys)
+    _FORKED = screener
+    t0 = time.perf_counter()
+    spent: dict[str, float] = {}
+    try:
+        with ProcessPoolExecutor(
+            max_workers=screener.workers, mp_context=multiprocessing.get_context("fork")
+        ) as pool:
+            done = pool.map(_judge_part, [[keys[i] for i in p] for p in parts])
+            for part, (results, new, timings) in zip(parts, done, strict=True):
+                for stage, seconds in timings.items():
+                    spent[stage] = spent.get(stage, 0.0) + seconds
+                for i, result in zip(part, results, strict=True):
+                    out[i] = result
+                for sig, found in new.items():
+                    screener._structure_evidence.setdefault(sig, found)
+    finally:
+        _FORKED = None
+    wall, cpu = time.perf_counter() - t0, sum(spent.values()) or 1.0
+    for stage, seconds in spent.items():  # wall time, shared in the workers' proportions
+        screener.timings[stage] = screener.timings.get(stage, 0.0) + wall * seconds / cpu
+    return [r for r in out if r is not None]
+
+
+def _evidence_json(result: LineResult) -> str:
+    return json.dumps([evidence_to_dict(e) for e in result.evidence])
 
 
 def results_from_frame(out: pd.DataFrame) -> list[LineResult]:
@@ -258,8 +529,13 @@ def _canonical(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _broadcast(
-    frame: pd.DataFrame, groups: np.ndarray, templates: list[LineResult], index: ListIndex
+    frame: pd.DataFrame,
+    groups: np.ndarray,
+    judged: list[tuple[LineResult, str]],
+    index: ListIndex,
 ) -> pd.DataFrame:
+    templates = [t for t, _ in judged]
+
     def take(values: list[Any]) -> np.ndarray:
         picked: np.ndarray = np.asarray(values, dtype=object)[groups]
         return picked
@@ -278,9 +554,7 @@ def _broadcast(
             "match_type": take([t.match_type for t in templates]),
             "score": np.asarray([t.score for t in templates], dtype=float)[groups],
             "reason": take([t.reason for t in templates]),
-            "evidence": take(
-                [json.dumps([evidence_to_dict(e) for e in t.evidence]) for t in templates]
-            ),
+            "evidence": take([e for _, e in judged]),
             "warnings": frame["warnings"].to_numpy(dtype=object),
         }
     )

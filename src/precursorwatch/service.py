@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from precursorwatch.lists import bundled_lists_dir, load_bundled, load_list_file
-from precursorwatch.manifest import ManifestInfo, iter_manifest
+from precursorwatch.manifest import ManifestInfo
 from precursorwatch.models import DeclarationLine, LineResult, Watchlist
 from precursorwatch.screen import Screener, results_from_frame
 from precursorwatch.settings import Settings
@@ -27,9 +27,9 @@ from precursorwatch.store import (
     current_watchlist,
     import_lists,
     open_store,
-    save_screening,
     store_is_empty,
 )
+from precursorwatch.streaming import CHUNK_ROWS, FrameScreener, Sink, StoreSink, stream_screen
 
 
 def open_ready_store(settings: Settings) -> Store:
@@ -105,14 +105,18 @@ class StoreResolutionCache:
 
 
 def make_screener(
-    store: Store, *, use_opsin: bool = True, opsin_timeout_s: float = 60.0
+    store: Store, *, use_opsin: bool = True, opsin_timeout_s: float = 60.0, workers: int = 1
 ) -> Screener:
-    """A screener over the store's current lists, caching resolutions in the store."""
+    """A screener over the store's current lists, caching resolutions in the store.
+
+    ``workers`` > 1 judges new distinct declarations in that many processes.
+    """
     return Screener(
         watchlist_of(store),
         use_opsin=use_opsin,
         opsin_timeout_s=opsin_timeout_s,
         cache=StoreResolutionCache(store),
+        workers=workers,
     )
 
 
@@ -145,13 +149,20 @@ def declarations_from_frame(frame: pd.DataFrame) -> list[DeclarationLine]:
 
 @dataclass(frozen=True)
 class ScreenedFile:
-    """A screened manifest: what was detected, each line with its result, the record id."""
+    """A screened manifest: what was detected, each line with its result, the record id.
+
+    ``lines``, ``results`` and ``frame`` are empty when the caller did not keep the results
+    (``keep_results=False``: a file of any size); the counts are always there.
+    """
 
     info: ManifestInfo | None
     lines: list[DeclarationLine]
     results: list[LineResult]
     frame: pd.DataFrame
     screening_id: str = ""
+    line_count: int = 0
+    flagged_count: int = 0
+    seconds: Mapping[str, float] = field(default_factory=dict)
 
 
 def file_sha256(path: Path) -> str:
@@ -163,46 +174,73 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+class _Keep:
+    """A sink that keeps every chunk (the caller asked for the results)."""
+
+    def __init__(self) -> None:
+        self.frames: list[pd.DataFrame] = []
+        self.outs: list[pd.DataFrame] = []
+
+    def __call__(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
+        self.frames.append(chunk)
+        self.outs.append(out)
+
+
 def screen_file(
     path: Path,
     *,
     store: Store,
-    screener: Screener | None = None,
+    screener: FrameScreener | None = None,
     mapping: Mapping[str, str] | None = None,
     actor: str = "cli",
     record: bool = True,
     input_name: str | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    keep_results: bool = True,
+    sinks: Sequence[Sink] = (),
+    chunk_rows: int = CHUNK_ROWS,
 ) -> ScreenedFile:
     """Read, screen and (with ``record``) store a manifest file, chunk by chunk.
 
+    Each chunk's results go to ``sinks`` (e.g. :class:`~precursorwatch.streaming.CsvSink`)
+    and, with ``record``, into the store as they come; the screening is marked complete only
+    when the last chunk is in. With ``keep_results=False`` nothing per line is kept in memory.
     Raises :class:`~precursorwatch.errors.ManifestError` when the file cannot be read; nothing
-    is stored then.
+    is stored then (a file unreadable half way leaves an incomplete screening no reader lists).
     """
     screener = screener or make_screener(store)
-    frames, outs = [], []
-    info: ManifestInfo | None = None
-    for chunk in iter_manifest(path, mapping=mapping):
-        frames.append(chunk)
-        outs.append(screener.screen_frame(chunk))
-        if on_chunk is not None:
-            on_chunk(len(chunk))
-    from precursorwatch.manifest import sniff_manifest
-
-    info = sniff_manifest(path, mapping=mapping)
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    out = pd.concat(outs, ignore_index=True) if outs else screener.screen_frame(pd.DataFrame())
-    lines = declarations_from_frame(frame)
-    results = results_from_frame(out)
-    screening_id = ""
+    keep = _Keep() if keep_results else None
+    recorder = None
     if record:
-        with store.session() as session:
-            screening_id = save_screening(
-                session=session,
-                actor=actor,
-                input_name=input_name or path.name,
-                input_hash=file_sha256(path),
-                list_versions=screener.watchlist.versions(),
-                lines=list(zip(lines, results, strict=True)),
-            )
-    return ScreenedFile(info, lines, results, out, screening_id)
+        recorder = StoreSink(
+            store,
+            actor=actor,
+            input_name=input_name or path.name,
+            input_hash=file_sha256(path),
+            list_versions=screener.watchlist.versions(),
+        )
+    everyone: list[Sink] = [*sinks, *(s for s in (keep, recorder) if s is not None)]
+    done = stream_screen(
+        path,
+        screener,
+        sinks=everyone,
+        mapping=dict(mapping) if mapping else None,
+        chunk_rows=chunk_rows,
+        on_chunk=on_chunk,
+    )
+    screening_id = recorder.finish() if recorder is not None else ""
+    lines: list[DeclarationLine] = []
+    results: list[LineResult] = []
+    out = pd.DataFrame()
+    if keep is not None:
+        frame = pd.concat(keep.frames, ignore_index=True) if keep.frames else pd.DataFrame()
+        out = (
+            pd.concat(keep.outs, ignore_index=True)
+            if keep.outs
+            else screener.screen_frame(pd.DataFrame())
+        )
+        lines = declarations_from_frame(frame)
+        results = results_from_frame(out)
+    return ScreenedFile(
+        done.info, lines, results, out, screening_id, done.lines, done.flagged, done.seconds
+    )

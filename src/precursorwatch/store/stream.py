@@ -1,0 +1,111 @@
+"""A screening saved while it streams: the record first, lines per chunk, complete at the end.
+
+:func:`save_screening` keeps a whole screening in memory; a file of ten million lines cannot.
+Here the screening row is inserted with ``complete = false`` (readers never see it), each chunk
+of lines is inserted and committed in its own short transaction (so the resolver cache can be
+written between chunks, even on SQLite), and :func:`finish_screening` sets the counts and
+``complete = true`` and records the audit event in one last transaction. A run that dies half
+way leaves an incomplete screening that no reader lists.
+
+Line rows carry their JSON columns (``warnings``, ``result``) as ready JSON text, so a million
+lines are not serialised value by value.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, Column, MetaData, Table, Text, insert, update
+from sqlalchemy.orm import Session
+
+from precursorwatch.models import RISKS
+from precursorwatch.store.audit import record_audit
+from precursorwatch.store.tables import screening, screening_line, utcnow
+
+#: Rows per executemany batch.
+_BATCH = 5_000
+
+#: ``screening_line`` with its JSON columns typed as text: values are JSON text already.
+_LINE_TEXT = Table(
+    screening_line.name,
+    MetaData(),
+    *(
+        Column(c.name, Text if isinstance(c.type, JSON) else c.type, primary_key=c.primary_key)
+        for c in screening_line.columns
+    ),
+)
+#: The columns each line row must give (``id`` is generated).
+LINE_COLUMNS: tuple[str, ...] = tuple(c.name for c in screening_line.columns if c.name != "id")
+
+
+def begin_screening(
+    *,
+    session: Session,
+    actor: str,
+    input_name: str,
+    input_hash: str,
+    list_versions: Mapping[str, str],
+) -> str:
+    """Insert an incomplete screening (no reader lists it yet); returns its new id."""
+    screening_id = uuid.uuid4().hex
+    session.execute(
+        insert(screening).values(
+            id=screening_id,
+            created_at=utcnow(),
+            actor=actor,
+            input_name=input_name,
+            input_hash=input_hash,
+            list_versions=dict(list_versions),
+            line_count=0,
+            flagged_count=0,
+            by_risk={},
+            complete=False,
+        )
+    )
+    return screening_id
+
+
+def add_screening_lines(*, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert line rows (keys :data:`LINE_COLUMNS`; ``warnings`` and ``result`` JSON text)."""
+    for start in range(0, len(rows), _BATCH):
+        session.execute(insert(_LINE_TEXT), list(rows[start : start + _BATCH]))
+
+
+def finish_screening(
+    *,
+    session: Session,
+    screening_id: str,
+    actor: str,
+    input_name: str,
+    input_hash: str,
+    list_versions: Mapping[str, str],
+    line_count: int,
+    flagged: int,
+    by_risk: Mapping[str, int],
+) -> None:
+    """Set the counts, mark the screening complete and record "screening.saved"."""
+    session.execute(
+        update(screening)
+        .where(screening.c.id == screening_id)
+        .values(
+            line_count=line_count,
+            flagged_count=flagged,
+            by_risk={risk: by_risk.get(risk, 0) for risk in (*RISKS, *sorted(by_risk))},
+            complete=True,
+        )
+    )
+    record_audit(
+        session=session,
+        actor=actor,
+        action="screening.saved",
+        detail={
+            "screening_id": screening_id,
+            "input_name": input_name,
+            "input_hash": input_hash,
+            "lines": line_count,
+            "flagged": flagged,
+            "list_versions": dict(list_versions),
+        },
+    )

@@ -1,0 +1,433 @@
+"""Screen a manifest of any size in bounded memory: chunks in, results out as they come.
+
+:func:`stream_screen` reads a manifest chunk by chunk (``manifest.open_manifest``),
+screens each chunk with one :class:`~precursorwatch.screen.Screener` (distinct declarations
+are judged once per run, or once ever with the store's cache) and hands the chunk and its
+results to *sinks*, then forgets them. Peak memory depends on the chunk size and on the number
+of distinct declarations, not on the number of lines. The sinks here:
+
+- :class:`CsvSink`: the CSV report, byte for byte what :class:`precursorwatch.report.CsvReport`
+  writes, but column-wise (a million lines in about a second);
+- :class:`TableSink`: what the terminal table shows (the first lines of each risk tier, and
+  the counts);
+- :class:`StoreSink`: the screening saved in the store, its lines committed chunk by chunk and
+  the screening marked complete only at the end (:mod:`precursorwatch.store.stream`).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from precursorwatch.manifest import ManifestInfo, open_manifest
+from precursorwatch.models import Watchlist
+from precursorwatch.quantities import parse_quantity
+from precursorwatch.report import CSV_COLUMNS
+
+#: Lines per chunk: about 250 MB of frames at the peak, whatever the file's size.
+CHUNK_ROWS = 200_000
+_FORMULA_FIRST = frozenset("=+-@\t\r")
+_PLAIN_NUMBER = re.compile(r"^[0-9]{1,12}$")
+_TEXT_FIELDS = (
+    "line_id",
+    "description",
+    "cas",
+    "hs_code",
+    "smiles",
+    "origin",
+    "destination",
+    "consignor",
+    "consignee",
+)
+_PLAIN_TEXT = re.compile(r'^[^"\\\x00-\x1f\x7f-\U0010ffff]*$')
+
+
+class FrameScreener(Protocol):
+    """What :func:`stream_screen` needs of a screener (:class:`Screener` or a Dask one)."""
+
+    @property
+    def watchlist(self) -> Watchlist: ...
+
+    @property
+    def timings(self) -> dict[str, float]: ...
+
+    def screen_frame(self, df: pd.DataFrame, /) -> pd.DataFrame: ...
+
+
+class Sink(Protocol):
+    """Receives each screened chunk: the canonical input frame and its result frame."""
+
+    def __call__(self, chunk: pd.DataFrame, out: pd.DataFrame, /) -> None: ...
+
+
+@dataclass
+class StreamResult:
+    """What a streamed screening saw: counts, what was detected, seconds per stage."""
+
+    info: ManifestInfo
+    lines: int = 0
+    flagged: int = 0
+    by_risk: Counter[str] = field(default_factory=Counter)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def stream_screen(
+    path: Path,
+    screener: FrameScreener,
+    *,
+    sinks: Sequence[Sink] = (),
+    mapping: dict[str, str] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    on_chunk: Callable[[int], None] | None = None,
+) -> StreamResult:
+    """Screen ``path`` chunk by chunk, giving every chunk to each sink in order.
+
+    Raises :class:`~precursorwatch.errors.ManifestError` when the file cannot be read (before
+    any sink is called when detection fails; a sink may have seen earlier chunks when a later
+    part of the file is unreadable). ``seconds`` holds ``read``, ``identify``, ``match``,
+    ``score``, ``broadcast`` and one entry per sink class (``CsvSink`` ...).
+    """
+    info, chunks = open_manifest(Path(path), mapping=mapping, chunk_rows=chunk_rows)
+    result = StreamResult(info)
+    seconds: dict[str, float] = {}
+    before = dict(screener.timings)
+    while True:
+        t0 = time.perf_counter()
+        chunk = next(chunks, None)
+        seconds["read"] = seconds.get("read", 0.0) + time.perf_counter() - t0
+        if chunk is None:
+            break
+        out = screener.screen_frame(chunk)
+        for sink in sinks:
+            t0 = time.perf_counter()
+            sink(chunk, out)
+            name = type(sink).__name__
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
+        result.lines += len(out)
+        if len(out):
+            result.flagged += int(out["flagged"].sum())
+            result.by_risk.update(str(r) for r in out["risk"].to_numpy(dtype=object))
+        if on_chunk is not None:
+            on_chunk(len(chunk))
+    for stage, total in screener.timings.items():
+        seconds[stage] = seconds.get(stage, 0.0) + total - before.get(stage, 0.0)
+    result.seconds = dict(seconds)
+    return result
+
+
+class DaskScreener:
+    """Screens each chunk on a Dask cluster (:func:`precursorwatch.dask.screen_dataframe`).
+
+    Every worker process builds the list index once and keeps its resolutions; the chunk is
+    split in one partition per worker thread. Raises :class:`~precursorwatch.errors.
+    PrecursorWatchError` when the scheduler cannot be reached.
+    """
+
+    def __init__(self, address: str, watchlist: Watchlist, *, use_opsin: bool = True) -> None:
+        from precursorwatch.errors import PrecursorWatchError
+
+        try:
+            distributed: Any = importlib.import_module("dask.distributed")
+            self.client: Any = distributed.Client(address, timeout=20)
+        except (ImportError, OSError) as exc:
+            raise PrecursorWatchError(
+                f"cannot use the Dask scheduler {address!r}: {exc}; install the 'dask' extra "
+                "and check the address (e.g. tcp://host:8786)"
+            ) from exc
+        self.watchlist = watchlist
+        self.use_opsin = use_opsin
+        self.timings: dict[str, float] = {}
+        self.partitions = max(1, sum(self.client.nthreads().values()))
+
+    def screen_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The result frame of ``df``, computed on the cluster, rows in input order."""
+        from precursorwatch.dask import screen_dataframe
+
+        dd: Any = importlib.import_module("dask.dataframe")
+        t0 = time.perf_counter()
+        ddf = dd.from_pandas(df.reset_index(drop=True), npartitions=self.partitions, sort=False)
+        out: pd.DataFrame = screen_dataframe(
+            ddf, self.watchlist, use_opsin=self.use_opsin
+        ).compute()
+        self.timings["cluster"] = self.timings.get("cluster", 0.0) + time.perf_counter() - t0
+        return out.reset_index(drop=True)
+
+    def close(self) -> None:
+        """Disconnect from the scheduler."""
+        self.client.close()
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _defused(values: np.ndarray) -> list[str]:
+    return [("'" + v) if v[:1] in _FORMULA_FIRST else v for v in map(str, values)]
+
+
+class CsvSink:
+    """The CSV report (header, then each chunk's rows), identical to ``report.CsvReport``'s."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._writer = csv.writer(stream, lineterminator="\n")
+        self._header = False
+
+    def __call__(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
+        """Append the rows of one result frame (the header first, with the first chunk)."""
+        if not self._header:
+            self._writer.writerow(CSV_COLUMNS)
+            self._header = True
+        n = len(out)
+        cols: list[Any] = []
+        for name in CSV_COLUMNS:
+            if name not in out.columns:
+                cols.append([""] * n)
+            elif name == "flagged":
+                cols.append(np.where(out["flagged"].to_numpy(dtype=bool), "true", "false"))
+            elif name == "score":
+                cols.append([f"{float(v):.3f}" for v in out["score"].to_numpy()])
+            else:
+                cols.append(_defused(out[name].to_numpy(dtype=object)))
+        self._writer.writerows(zip(*cols, strict=True))
+
+
+# --- terminal table --------------------------------------------------------------------------
+
+_ORDER = {"high": 0, "medium": 1, "low": 2, "none": 3}
+
+
+class TableSink:
+    """Keeps what the terminal table shows: the first ``limit`` lines of each risk tier."""
+
+    def __init__(self, limit: int = 200) -> None:
+        self.limit = limit
+        self.kept: dict[str, list[pd.DataFrame]] = {}
+        self._count: Counter[str] = Counter()
+        self.lines = 0
+        self.flagged = 0
+
+    def __call__(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
+        """Count the chunk's lines and keep its first lines of tiers not yet full."""
+        self.lines += len(out)
+        self.flagged += int(out["flagged"].sum()) if len(out) else 0
+        for risk, part in out.groupby("risk", sort=False):
+            room = self.limit - self._count[str(risk)]
+            if room > 0:
+                self.kept.setdefault(str(risk), []).append(part.head(room))
+                self._count[str(risk)] += min(room, len(part))
+
+    def print(self, console: Any) -> None:
+        """Print the table as :func:`precursorwatch.report.print_table` does for all lines."""
+        from rich.table import Table
+
+        frames = [
+            f for risk in sorted(self.kept, key=lambda r: _ORDER.get(r, 4)) for f in self.kept[risk]
+        ]
+        rows = pd.concat(frames).to_dict("records") if frames else []
+        table = Table(show_lines=False, header_style="bold")
+        for col in ("line", "risk", "match", "substance", "CAS", "lists", "reason"):
+            table.add_column(col, overflow="fold")
+        styles = {"high": "bold red", "medium": "yellow", "low": "cyan", "none": "dim"}
+        for r in rows[: self.limit]:
+            table.add_row(
+                str(r["line_id"]),
+                str(r["risk"]),
+                str(r["match_type"]),
+                str(r["matched_name"]),
+                str(r["matched_cas"]),
+                str(r["lists"]).replace(";", " "),
+                str(r["reason"]),
+                style=styles.get(str(r["risk"]), ""),
+            )
+        console.print(table)
+        if self.lines > self.limit:
+            console.print(
+                f"… {self.lines - self.limit} more lines (use -o FILE for the full report)"
+            )
+        console.print(f"{self.lines} lines screened, {self.flagged} flagged")
+
+
+# --- the store -------------------------------------------------------------------------------
+
+
+def _json_texts(values: np.ndarray) -> list[str]:
+    """JSON string literals of ``values`` (plain ASCII text is quoted without json.dumps)."""
+    plain = _PLAIN_TEXT.match
+    return [f'"{v}"' if plain(v) else json.dumps(v) for v in map(str, values)]
+
+
+def _warning_lists(values: np.ndarray) -> list[str]:
+    return ["[]" if not v else json.dumps([w for w in str(v).split("; ") if w]) for v in values]
+
+
+class StoreSink:
+    """Saves the screening in the store chunk by chunk; :meth:`finish` marks it complete.
+
+    Each line is stored as :func:`precursorwatch.store.save_screening` stores it (the same
+    columns and the same result JSON), so readers cannot tell the two paths apart.
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        *,
+        actor: str,
+        input_name: str,
+        input_hash: str,
+        list_versions: Mapping[str, str],
+    ) -> None:
+        self.store = store
+        self.actor, self.input_name, self.input_hash = actor, input_name, input_hash
+        self.list_versions = dict(list_versions)
+        self.screening_id = ""
+        self.position = 0
+        self.flagged = 0
+        self.by_risk: Counter[str] = Counter()
+        self._heads: dict[tuple[str, str], str] = {}
+        self._quantities: dict[tuple[str, str], tuple[float | None, str]] = {}
+
+    def _begin(self) -> None:
+        """Insert the (incomplete) screening row, once, when the first chunk arrives."""
+        from precursorwatch.store.stream import begin_screening
+
+        if self.screening_id:
+            return
+        with self.store.session() as session:
+            self.screening_id = begin_screening(
+                session=session,
+                actor=self.actor,
+                input_name=self.input_name,
+                input_hash=self.input_hash,
+                list_versions=self.list_versions,
+            )
+
+    def _quantity(self, text: str, unit: str) -> tuple[float | None, str]:
+        """``parse_quantity``'s value and unit symbol (the manifest's unit when it gives none).
+
+        A plain whole number is its own value; its unit is looked up once per unit text.
+        """
+        key = ("1", unit) if _PLAIN_NUMBER.match(text) else (text, unit)
+        hit = self._quantities.get(key)
+        if hit is None:
+            if len(self._quantities) > 100_000:
+                self._quantities.clear()
+            value, symbol, _ = parse_quantity(key[0], unit)
+            hit = self._quantities[key] = (value, symbol or unit)
+        return (float(text), hit[1]) if key[0] != text else hit
+
+    def _head(self, out: pd.DataFrame, i: int) -> str:
+        """The result JSON of row ``i`` without its per-line fields (line id, reason, warnings),
+        shared by every line with the same evidence and risk."""
+        evidence = str(out["evidence"].iat[i] or "[]")
+        key = (evidence, str(out["risk"].iat[i]))
+        head = self._heads.get(key)
+        if head is None:
+            fields = {
+                "flagged": bool(out["flagged"].iat[i]),
+                "risk": out["risk"].iat[i],
+                "matched_key": out["matched_key"].iat[i],
+                "matched_name": out["matched_name"].iat[i],
+                "matched_cas": out["matched_cas"].iat[i],
+                "lists": [c for c in str(out["lists"].iat[i]).split(";") if c],
+                "match_type": out["match_type"].iat[i],
+                "score": float(out["score"].to_numpy(dtype=float)[i]),
+            }
+            if len(self._heads) > 200_000:
+                self._heads.clear()
+            head = self._heads[key] = json.dumps(fields)[1:-1] + ', "evidence": ' + evidence
+        return head
+
+    def __call__(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
+        """Insert the chunk's lines and commit them (still invisible to readers)."""
+        from precursorwatch.store.stream import add_screening_lines
+
+        self._begin()
+        n = len(out)
+        if not n:
+            return
+
+        def col(name: str) -> list[str]:
+            if name not in chunk.columns:
+                return [""] * n
+            return ["" if v is None else str(v) for v in chunk[name].to_numpy(dtype=object)]
+
+        rows_no = chunk["row"].to_numpy() if "row" in chunk.columns else np.arange(1, n + 1)
+        parsed = [
+            self._quantity(" ".join(q.split()), u)
+            for q, u in zip(col("quantity"), col("unit"), strict=True)
+        ]
+        evidence = out["evidence"].to_numpy(dtype=object)
+        risk = out["risk"].to_numpy(dtype=object)
+        heads: list[str] = []
+        seen: dict[tuple[str, str], str] = {}
+        for i in range(n):
+            key = (str(evidence[i] or "[]"), str(risk[i]))
+            head = seen.get(key)
+            if head is None:
+                head = seen[key] = self._head(out, i)
+            heads.append(head)
+        warn_json = _warning_lists(out["warnings"].to_numpy(dtype=object))
+        line_ids = _json_texts(out["line_id"].to_numpy(dtype=object))
+        reasons = _json_texts(out["reason"].to_numpy(dtype=object))
+        others = {name: col(name) for name in _TEXT_FIELDS}
+        flagged = out["flagged"].to_numpy(dtype=bool)
+        matched = out["matched_key"].to_numpy(dtype=object)
+        match_type = out["match_type"].to_numpy(dtype=object)
+        score = out["score"].to_numpy(dtype=float)
+        rows = []
+        for i in range(n):
+            value, symbol = parsed[i]
+            rows.append(
+                {
+                    "screening_id": self.screening_id,
+                    "position": self.position + i,
+                    "row": int(rows_no[i]),
+                    **{name: values[i] for name, values in others.items()},
+                    "quantity": value,
+                    "unit": symbol,
+                    "warnings": warn_json[i],
+                    "risk": risk[i],
+                    "flagged": bool(flagged[i]),
+                    "matched_key": matched[i],
+                    "match_type": match_type[i],
+                    "score": float(score[i]),
+                    "result": (
+                        f'{{"line_id": {line_ids[i]}, {heads[i]}, '
+                        f'"reason": {reasons[i]}, "warnings": {warn_json[i]}}}'
+                    ),
+                }
+            )
+        with self.store.session() as session:
+            add_screening_lines(session=session, rows=rows)
+        self.position += n
+        self.flagged += int(flagged.sum())
+        self.by_risk.update(str(r) for r in risk)
+
+    def finish(self) -> str:
+        """Mark the screening complete (counts, audit event); returns its id."""
+        from precursorwatch.store.stream import finish_screening
+
+        self._begin()
+        with self.store.session() as session:
+            finish_screening(
+                session=session,
+                screening_id=self.screening_id,
+                line_count=self.position,
+                flagged=self.flagged,
+                by_risk=dict(self.by_risk),
+                actor=self.actor,
+                input_name=self.input_name,
+                input_hash=self.input_hash,
+                list_versions=self.list_versions,
+            )
+        return self.screening_id

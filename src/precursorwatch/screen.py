@@ -337,14 +337,16 @@ class Screener:
         """Judge distinct declarations (in ``workers`` processes when worth it)."""
         self._identify([k[0] for k in keys])
         known_sigs = set(self._structure_evidence)
-        t0 = time.perf_counter()
-        declared = [self._declared(*k) for k in keys]
-        self._load_structure_evidence(declared)
-        self._tick("identify", t0)
-        loaded = set(self._structure_evidence)
+        loaded = known_sigs
         if self.workers > 1 and len(keys) >= _PARALLEL_MIN and _can_fork():
+            # structures are parsed in the workers: the parent would do that work serially
             results = _judge_forked(self, keys)
         else:
+            t0 = time.perf_counter()
+            declared = [self._declared(*k) for k in keys]
+            self._load_structure_evidence(declared)
+            self._tick("identify", t0)
+            loaded = set(self._structure_evidence)
             results = [self._judge(d) for d in declared]
         if self.cache is not None:
             fresh = {
@@ -437,7 +439,12 @@ def _judge_part(
     assert screener is not None, "worker started without a screener"
     before = set(screener._structure_evidence)
     screener.timings = {}
-    results = [screener._judge(screener._declared(*k)) for k in keys]
+    results = []
+    for key in keys:
+        t0 = time.perf_counter()
+        declared = screener._declared(*key)
+        screener._tick("identify", t0)
+        results.append(screener._judge(declared))
     new = {s: e for s, e in screener._structure_evidence.items() if s not in before}
     return results, new, screener.timings
 

@@ -68,7 +68,21 @@ def begin_screening(
 
 
 def add_screening_lines(*, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert line rows (keys :data:`LINE_COLUMNS`; ``warnings`` and ``result`` JSON text)."""
+    """Insert line rows (keys :data:`LINE_COLUMNS`; ``warnings`` and ``result`` JSON text).
+
+    On SQLite the rows go straight to the driver's executemany (SQLAlchemy's per-row
+    parameter processing would cost more than the insert); elsewhere through a Core insert.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        sql = (
+            f"INSERT INTO {screening_line.name} ({', '.join(LINE_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in LINE_COLUMNS)})"
+        )
+        conn = session.connection()
+        for start in range(0, len(rows), _BATCH):
+            batch = [tuple(r[c] for c in LINE_COLUMNS) for r in rows[start : start + _BATCH]]
+            conn.exec_driver_sql(sql, batch)
+        return
     for start in range(0, len(rows), _BATCH):
         session.execute(insert(_LINE_TEXT), list(rows[start : start + _BATCH]))
 

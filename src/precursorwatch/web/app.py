@@ -19,6 +19,7 @@ from precursorwatch.web import (
     routes_substances,
 )
 from precursorwatch.web.errors import install_error_handlers
+from precursorwatch.web.limits import BodyLimit
 from precursorwatch.web.report_html import TEMPLATES_DIR
 from precursorwatch.web.state import AppState
 
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.pw = AppState(settings or get_settings(), store)
     install_error_handlers(app)
+    # inside the security headers (added below, so outermost): 413s get the headers too
+    app.add_middleware(BodyLimit, limit=app.state.pw.settings.max_upload_bytes)
 
     @app.middleware("http")
     async def security_headers(

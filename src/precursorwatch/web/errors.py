@@ -96,12 +96,17 @@ def status_of(exc: PrecursorWatchError) -> tuple[int, str]:
 
 def _where(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
-    return ".".join(parts) or "request"
+    return ".".join(parts) or "body"
 
 
 def validation_message(exc: RequestValidationError) -> str:
     """One readable sentence from pydantic's list of validation errors (at most 5 named)."""
-    problems = [f"{_where(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
+    problems = [
+        "the body is empty"
+        if tuple(e.get("loc", ())) == ("body",) and e.get("type") == "missing"
+        else f"{_where(e.get('loc', ()))}: {e.get('msg', 'invalid')}"
+        for e in exc.errors()
+    ]
     more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
     return "invalid request: " + "; ".join(problems[:5]) + more + "; see /openapi.json"
 
@@ -117,9 +122,29 @@ async def _library_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, str(exc), code=code)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def unreadable_body_message(request: Request, cause: BaseException) -> str:
+    """Why a request body could not be parsed (FastAPI says only 'error parsing the body')."""
+    if "multipart/" in request.headers.get("content-type", ""):
+        return (
+            "the multipart/form-data body cannot be read: send the manifest as the form field "
+            "'file' (e.g. curl -F file=@manifest.csv)"
+        )
+    if isinstance(cause, RecursionError):
+        why = "it is nested too deeply"
+    elif isinstance(cause, UnicodeError):
+        why = "it is not UTF-8 text"
+    elif isinstance(cause, ValueError) and "digits" in str(cause):
+        why = "a number in it has too many digits"
+    else:
+        why = "it is not valid JSON"
+    return f"the request body cannot be read: {why}; send UTF-8 JSON as in /openapi.json"
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if status == 400 and exc.__cause__ is not None:  # FastAPI could not parse the body
+        return error_response(422, unreadable_body_message(request, exc.__cause__))
     if status == 404:
         message = "no such resource: see /openapi.json for the API's paths"
     elif status == 405:

@@ -146,13 +146,14 @@ def import_list(
     with tempfile.TemporaryDirectory(prefix="precursorwatch-list-") as tmp:
         path = Path(tmp) / name
         work.save_upload(file.file, path, state.settings.max_upload_bytes)
-        outcome = import_list_file(
-            state.store,
-            path,
-            code=code or None,
-            confidential=True if confidential else None,
-            actor=key.name,
-        )
+        with work.named_as(path, name):
+            outcome = import_list_file(
+                state.store,
+                path,
+                code=code or None,
+                confidential=True if confidential else None,
+                actor=key.name,
+            )
     return ImportResponse(
         code=outcome.code,
         status=outcome.status,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
 
 _LINE_EXAMPLE: JsonDict = {
@@ -41,6 +41,15 @@ class LineIn(BaseModel):
     destination: str | None = Field(default=None, description="Country of destination.")
     consignor: str | None = Field(default=None, description="Consignor.")
     consignee: str | None = Field(default=None, description="Consignee.")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_lone_surrogates(cls, value: object) -> object:
+        """JSON may escape half a UTF-16 pair (``"\\ud800"``), which no text encoding can store:
+        such characters become U+FFFD."""
+        if isinstance(value, str):
+            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return value
 
 
 class ScreenRequest(BaseModel):

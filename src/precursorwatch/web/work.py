@@ -13,12 +13,13 @@ import io
 import json
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from precursorwatch.errors import InputError, TooLargeError
+from precursorwatch.errors import InputError, PrecursorWatchError, TooLargeError
 from precursorwatch.models import DeclarationLine, LineResult
 from precursorwatch.report import csv_text, json_lines, results_frame, write_xlsx
 from precursorwatch.store import ApiKeyInfo, ScreeningSummary, get_screening, save_screening
@@ -50,13 +51,18 @@ def check_lines(records: Sequence[Mapping[str, Any]], limit: int) -> None:
             "split the batch, or upload the file to POST /v1/screenings"
         )
     for i, rec in enumerate(records, start=1):
-        if not any(str(rec.get(f) or "").strip() for f in IDENTIFYING):
+        if not any(_has_text(rec.get(f)) for f in IDENTIFYING):
             lid = rec.get("line_id")
             named = f" (line_id {lid!r})" if lid not in (None, "") else ""
             raise InputError(
                 f"lines[{i - 1}]: line {i}{named} has none of description, cas, smiles or "
                 "hs_code: give at least one of them"
             )
+
+
+def _has_text(value: object) -> bool:
+    """True when ``value`` has a visible character (NUL, spaces and bidi controls are not)."""
+    return value is not None and any(ch.isprintable() and not ch.isspace() for ch in str(value))
 
 
 def screen_records(
@@ -127,9 +133,23 @@ def screen_upload(
     with tempfile.TemporaryDirectory(prefix="precursorwatch-upload-") as tmp:
         path = Path(tmp) / name
         save_upload(source, path, state.settings.max_upload_bytes)
-        with state.screen_lock:
+        with named_as(path, name), state.screen_lock:
             done = screen_file(path, store=state.store, screener=state.screener(), actor=actor)
     return read_screening(state, done.screening_id).summary
+
+
+@contextmanager
+def named_as(path: Path, shown: str) -> Iterator[None]:
+    """Re-raise library errors about the server's temporary ``path`` naming ``shown`` (the
+    uploaded file's name) instead, so no answer reveals the server's directories."""
+    try:
+        yield
+    except PrecursorWatchError as exc:
+        text = str(exc)
+        for hidden in (str(path), str(path.parent)):
+            text = text.replace(hidden, shown if hidden == str(path) else ".")
+        exc.args = (text,)
+        raise
 
 
 def read_screening(state: AppState, screening_id: str) -> ScreeningView:

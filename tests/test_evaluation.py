@@ -1,8 +1,10 @@
-"""Recall, precision, matched-CAS accuracy and hard-negative false positives on the labelled set.
+"""Recall, precision, matched-CAS accuracy and hard-negative false positives on labelled sets.
 
-The set (tests/data/eval/declarations.csv) was written independently of the matching code; the
-targets are the screening issue's: recall >= 0.95, precision >= 0.95, matched CAS correct on
->= 0.95 of flagged positives, hard-negative false positives <= 5 %.
+Both sets were written by people who did not write the matching code. declarations.csv was
+then used to find and fix general faults (so its figures are optimistic); holdout.csv was
+written later without looking at the code or the other set, and is never tuned on. Targets
+(the screening issue's): recall >= 0.95, precision >= 0.95, matched CAS correct on >= 0.95 of
+flagged positives, hard-negative false positives <= 5 %.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import pytest
 from precursorwatch.lists import load_bundled
 from precursorwatch.screen import Screener
 
-EVAL = Path(__file__).parent / "data" / "eval" / "declarations.csv"
+EVAL_DIR = Path(__file__).parent / "data" / "eval"
+EVAL = EVAL_DIR / "declarations.csv"
 
 
-@pytest.fixture(scope="module")
-def evaluated() -> pd.DataFrame:
-    truth = pd.read_csv(EVAL, dtype=str, keep_default_na=False)
+@pytest.fixture(scope="module", params=["declarations.csv", "holdout.csv"])
+def evaluated(request: pytest.FixtureRequest) -> pd.DataFrame:
+    truth = pd.read_csv(EVAL_DIR / request.param, dtype=str, keep_default_na=False)
     out = Screener(load_bundled()).screen_frame(truth)
     return truth.assign(
         got_flagged=out["flagged"].to_numpy(),

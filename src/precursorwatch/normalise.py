@@ -48,6 +48,12 @@ def format_cas(digits: str) -> str:
     return f"{digits[:-3]}-{digits[-3:-1]}-{digits[-1]}"
 
 
+#: Dash-like characters word processors put in CAS numbers ("67–64–1").
+_DASHES = str.maketrans(
+    dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d", "-")
+)
+
+
 def read_cas(text: str) -> list[CasReading]:
     """Every CAS number in a CAS field, in order, however it is written.
 
@@ -57,7 +63,7 @@ def read_cas(text: str) -> list[CasReading]:
     """
     if not text or not text.strip():
         return []
-    cleaned = _CAS_PREFIX.sub(" ", text)
+    cleaned = _CAS_PREFIX.sub(" ", text.translate(_DASHES))
     readings: list[CasReading] = []
     for token in re.split(r"[;/,|]|\s{2,}|\s(?=\d{2,7}-)", cleaned):
         token = token.strip().strip(".:()[] ")
@@ -77,6 +83,7 @@ def cas_in_text(text: str) -> list[CasReading]:
     mistaken for CAS numbers.
     """
     found = []
+    text = text.translate(_DASHES)
     for m in re.finditer(r"(?<![\w.,-])(\d{2,7})-(\d{2})-(\d)(?![\w.,-]|\s*%)", text):
         cas = format_cas("".join(m.groups()))
         if cas:
@@ -131,8 +138,11 @@ def fold(text: str) -> str:
 
 
 def compact(text: str) -> str:
-    """The folded text with only letters and digits: 'P-2-P' and 'p2p' both give 'p2p'."""
-    return re.sub(r"[^0-9a-z]", "", fold(text))
+    """The folded text with only letters and digits: 'P-2-P' and 'p2p' both give 'p2p'.
+
+    Letters of every script are kept (Greek, Cyrillic names are declared too).
+    """
+    return re.sub(r"[\W_]+", "", fold(text))
 
 
 def fold_variants(name: str) -> set[str]:
@@ -158,7 +168,7 @@ _GRADE_WORDS = (
     r"miscela|mengsel|mieszanina|mistura|sample|samples|min\.?|max\.?|approx\.?|ca\.?"
 )
 _PACKAGING = (
-    r"(?:\d+\s*[x×]\s*)?\d+(?:[.,]\d+)?\s*(?:kg|g|t|mt|l|lt|ltr|litres?|liters?|ml|gal|lbs?)"
+    r"(?:\d+\s*[x×]\s*)?\d+(?:[.,]\d+)?\s*(?:kg|g|mg|µg|t|mt|l|lt|ltr|litres?|liters?|ml|gal|lbs?)"
     r"\b(?:\s+(?:drums?|bags?|cans?|bottles?|ibcs?|containers?|sacks?|tanks?|jerrycans?|"
     r"canisters?|pails?|totes?|fässer|fass|f[uû]ts?|bidones?|fusti))?"
 )

@@ -33,8 +33,9 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(keys_app, name="keys")
 
 #: Piped output gets a wide console so reasons are not folded into a narrow column.
-out = Console(width=None if sys.stdout.isatty() else 180)
-err = Console(stderr=True, soft_wrap=True)
+#: Markup is off: names, titles and descriptions come from users and may hold "[/]".
+out = Console(width=None if sys.stdout.isatty() else 180, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
 
 DbOption = Annotated[
     str | None,
@@ -388,7 +389,7 @@ def substance(
             )
         wl = watchlist_of(store)
     for s in found[:5]:
-        out.print(f"[bold]{s.name}[/bold]  key {s.key}  CAS {s.cas or '—'}")
+        out.print(f"{s.name}  key {s.key}  CAS {s.cas or '—'}", style="bold", highlight=False)
         if s.other_cas:
             out.print(
                 "  forms: " + "; ".join(f"{o.cas} {o.form}" for o in s.other_cas), highlight=False

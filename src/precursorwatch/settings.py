@@ -43,9 +43,6 @@ class Settings(BaseSettings):
     opsin_timeout_s: float = Field(
         default=60.0, description="Time limit of one OPSIN batch call, in seconds."
     )
-    rdkit_timeout_s: float = Field(
-        default=2.0, description="Time limit of structure work on one declaration, in seconds."
-    )
 
     def resolved_database_url(self) -> str:
         """The URL to connect to: the setting, or the SQLite file in ``data_dir``."""

@@ -1,0 +1,38 @@
+"""The benchmark's generator and runner on 2,000 lines (no timing assertions: speed is
+measured by ``make bench``, not by the test suite)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+
+from generate import generate  # noqa: E402
+from run import bench, table  # noqa: E402
+
+
+def test_generator_is_seeded_and_realistic(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    generate(a, 2_000, seed=3)
+    generate(b, 2_000, seed=3)
+    assert a.read_bytes() == b.read_bytes()
+    with a.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2_000
+    descriptions = {r["Goods Description"] for r in rows}
+    assert 50 < len(descriptions) < 400  # heavy repetition
+    no_cas = sum(1 for r in rows if not r["CAS No"]) / len(rows)
+    assert 0.25 < no_cas < 0.42
+
+
+def test_bench_runs_cold_warm_and_naive_on_2000_lines(tmp_path: Path) -> None:
+    rows = bench([2_000], runs=1, workers=1, record=False, tmp=tmp_path)
+    assert [r["state"] for r in rows] == ["cold", "warm"]
+    for r in rows:
+        assert r["wall"] > 0 and r["naive"] > 0 and r["peak_mb"] > 0
+        assert r["flagged"] > 0
+    text = table(rows, 1, 1)
+    assert "| 2,000 | cold |" in text and "x naive" in text

@@ -354,7 +354,8 @@ def test_fast_parser_hands_over_to_the_row_path_on_a_row_it_cannot_take() -> Non
     """The C parser meets a too-long row the pre-scan let through: no row is lost or doubled."""
     import dataclasses
 
-    from precursorwatch.manifest import _csv_fast, _Finisher, _open
+    from precursorwatch.manifest import _csv_fast, _open
+    from precursorwatch.manifest_clean import Finisher as _Finisher
 
     layout, _ = _open(DATA / "ragged.csv", "ragged.csv", None)
     assert layout.ragged

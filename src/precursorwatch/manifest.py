@@ -33,7 +33,6 @@ from precursorwatch.errors import ManifestError
 from precursorwatch.manifest_clean import MAX_FIELD_CHARS, Finisher, empty_frame, text_frame
 from precursorwatch.manifest_headers import (
     CANONICAL_COLUMNS,
-    CONTROL_CHARS,
     FIELDS,
     HEADER_NAMES,
     IDENTIFIER_FIELDS,
@@ -47,6 +46,7 @@ from precursorwatch.manifest_headers import (
     parse_mapping,
     recognise,
 )
+from precursorwatch.normalise import CONTROL_CHARS
 
 __all__ = [
     "CANONICAL_COLUMNS",

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from precursorwatch.manifest_headers import CANONICAL_COLUMNS, CONTROL_CHARS, FIELDS, Layout
+from precursorwatch.manifest_headers import CANONICAL_COLUMNS, FIELDS, Layout
+from precursorwatch.normalise import CONTROL_CHARS
 
 MAX_FIELD_CHARS = 100_000
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from precursorwatch.errors import ManifestError
+from precursorwatch.normalise import CONTROL_CHARS
 
 # fmt: off
 CANONICAL_COLUMNS = ("row", "line_id", "description", "cas", "hs_code", "quantity", "unit",
@@ -67,13 +68,6 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
 }
 # fmt: on
 
-# Invisible and control characters removed from text: C0/C1 controls except tab and line
-# breaks, soft hyphen, zero-width and bidirectional controls, BOMs inside text, tag characters.
-CONTROL_CHARS = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff\ufff9-\ufffb"
-    "\U000e0000-\U000e007f]"
-)
 _UNIT_HINT = re.compile(r"^(.*?)\s*(?:[(\[]\s*(?:in\s+)?([^)\]]+?)\s*[)\]]|\s+in\s+(\S+))\s*$")
 
 

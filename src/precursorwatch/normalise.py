@@ -109,10 +109,12 @@ def normalise_hs(text: str) -> str:
 
 # --- folding ---------------------------------------------------------------------------------
 
-#: Invisible and bidirectional-control characters traffickers and broken exports leave in text.
-_INVISIBLE = re.compile(
-    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u00ad\u200b-\u200f"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+#: Invisible and control characters removed from text: C0/C1 controls except tab and line
+#: breaks, soft hyphen, zero-width and bidirectional controls, BOMs inside text, tag characters.
+CONTROL_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff\ufff9-\ufffb"
+    "\U000e0000-\U000e007f]"
 )
 #: German transliterations (Essigsäure -> Essigsaeure) used to index both spellings.
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -125,7 +127,7 @@ _EXTRA_LATIN = str.maketrans(
 def clean_text(text: str) -> str:
     """Remove invisible/control characters and collapse whitespace; keep case and accents."""
     text = unicodedata.normalize("NFKC", text or "")
-    text = _INVISIBLE.sub("", text)
+    text = CONTROL_CHARS.sub("", text)
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -25,7 +25,7 @@ from precursorwatch.errors import ResolverError
 from precursorwatch.normalise import cas_check_ok, clean_text
 
 #: Bump when resolution logic changes: cached resolutions keyed with another version are ignored.
-RESOLVER_VERSION = "3"
+RESOLVER_VERSION = "4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +58,58 @@ def _known(meta: Any) -> KnownChemical | None:
     )
 
 
+#: Functional-class words the PubChem synonyms map to one arbitrary member ("lactone" ->
+#: trioxsalen, "anhydride" -> chromic anhydride, "aldehyde" -> acetaldehyde). A declaration
+#: saying only "aldehyde" names a class, not a chemical (IUPAC functional class names).
+GENERIC_CLASS_WORDS: frozenset[str] = frozenset(
+    {
+        "acid",
+        "acids",
+        "alcohol",
+        "alcohols",
+        "aldehyde",
+        "aldehydes",
+        "amide",
+        "amides",
+        "amine",
+        "amines",
+        "anhydride",
+        "anhydrides",
+        "ester",
+        "esters",
+        "ether",
+        "ethers",
+        "ketone",
+        "ketones",
+        "lactone",
+        "lactones",
+        "nitrile",
+        "nitriles",
+        "salt",
+        "salts",
+        "base",
+        "bases",
+        "oxide",
+        "oxides",
+        "solvent",
+        "solvents",
+        "hydrocarbon",
+        "hydrocarbons",
+        "phenol",
+        "phenols",
+    }
+)
+
+
 def pubchem_by_name(name: str) -> KnownChemical | None:
     """Exact (case-insensitive) synonym look-up in the PubChem table; None when unknown.
 
     Names of one or two characters are not looked up: the table holds element symbols and
-    abbreviations that would turn noise into chemicals.
+    abbreviations that would turn noise into chemicals. Bare class words
+    (:data:`GENERIC_CLASS_WORDS`) are not looked up either.
     """
     key = clean_text(name).lower()
-    if len(key) < 3:
+    if len(key) < 3 or key in GENERIC_CLASS_WORDS:
         return None
     return _known(_pubchem_db().search_name(key, autoload=False))
 

@@ -122,12 +122,13 @@ async def _library_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, str(exc), code=code)
 
 
-def unreadable_body_message(request: Request, cause: BaseException) -> str:
+def unreadable_body_message(request: Request, cause: BaseException | None, detail: str) -> str:
     """Why a request body could not be parsed (FastAPI says only 'error parsing the body')."""
     if "multipart/" in request.headers.get("content-type", ""):
+        said = f" ({detail.rstrip('.')})" if detail and "parsing the body" not in detail else ""
         return (
-            "the multipart/form-data body cannot be read: send the manifest as the form field "
-            "'file' (e.g. curl -F file=@manifest.csv)"
+            f"the multipart/form-data body cannot be read{said}: send the file as the form "
+            "field 'file' (e.g. curl -F file=@manifest.csv)"
         )
     if isinstance(cause, RecursionError):
         why = "it is nested too deeply"
@@ -143,8 +144,8 @@ def unreadable_body_message(request: Request, cause: BaseException) -> str:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    if status == 400 and exc.__cause__ is not None:  # FastAPI could not parse the body
-        return error_response(422, unreadable_body_message(request, exc.__cause__))
+    if status == 400:  # only raised when FastAPI or Starlette could not parse the body
+        return error_response(422, unreadable_body_message(request, exc.__cause__, str(exc.detail)))
     if status == 404:
         message = "no such resource: see /openapi.json for the API's paths"
     elif status == 405:

@@ -26,6 +26,12 @@ _ERRORS: dict[int | str, dict[str, str]] = {
     413: {"description": "Too many lines or too large a file."},
     422: {"description": "Invalid input; the message names the line and field."},
 }
+#: Reading a stored screening: an unknown id, or one the key may not see, is 404.
+_READ_ERRORS: dict[int | str, dict[str, str]] = {
+    401: _ERRORS[401],
+    404: {"description": "No screening with this id for this key."},
+    422: {"description": "Invalid request."},
+}
 
 
 @router.post("/screen", response_model=ScreenResponse, responses=_ERRORS)
@@ -63,7 +69,7 @@ def upload_manifest(
     )
 
 
-@router.get("/screenings/{screening_id}", response_model=ScreeningDetail, responses=_ERRORS)
+@router.get("/screenings/{screening_id}", response_model=ScreeningDetail, responses=_READ_ERRORS)
 def get_screening(screening_id: str, state: StateDep, key: KeyDep) -> ScreeningDetail:
     """A stored screening: every line's verdict in input order, and its record."""
     view = work.screening_for(state, key, screening_id)
@@ -93,7 +99,10 @@ def _attachment(name: str) -> dict[str, str]:
 @router.get(
     "/screenings/{screening_id}/report.csv",
     response_class=Response,
-    responses={**_ERRORS, 200: {"content": {"text/csv": {}}, "description": "The CSV report."}},
+    responses={
+        **_READ_ERRORS,
+        200: {"content": {"text/csv": {}}, "description": "The CSV report."},
+    },
 )
 def report_csv(screening_id: str, state: StateDep, key: KeyDep) -> Response:
     """The CSV report, byte for byte what `precursorwatch screen FILE -o out.csv` writes."""
@@ -111,7 +120,7 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @router.get(
     "/screenings/{screening_id}/report.xlsx",
     response_class=Response,
-    responses={**_ERRORS, 200: {"content": {_XLSX: {}}, "description": "The XLSX report."}},
+    responses={**_READ_ERRORS, 200: {"content": {_XLSX: {}}, "description": "The XLSX report."}},
 )
 def report_xlsx(screening_id: str, state: StateDep, key: KeyDep) -> Response:
     """The XLSX report: one sheet, risk colours, formula-injection safe."""
@@ -126,7 +135,7 @@ def report_xlsx(screening_id: str, state: StateDep, key: KeyDep) -> Response:
 @router.get(
     "/screenings/{screening_id}/report.html",
     response_class=HTMLResponse,
-    responses={**_ERRORS, 200: {"content": {"text/html": {}}, "description": "HTML report."}},
+    responses={**_READ_ERRORS, 200: {"content": {"text/html": {}}, "description": "HTML report."}},
 )
 def report_html(screening_id: str, state: StateDep, key: KeyDep) -> HTMLResponse:
     """A standalone HTML report: flagged lines first, with depictions of structure hits."""

@@ -164,11 +164,18 @@ def screening_for(state: AppState, key: ApiKeyInfo, screening_id: str) -> Screen
     confidential hits referred. Raises QueryError (404) otherwise, the same as for unknown ids."""
     from precursorwatch.errors import QueryError
 
-    view = read_screening(state, screening_id)
+    unknown = QueryError(
+        f"no screening with id {screening_id[:64]!r} for this key: use the screening_id that "
+        "POST /v1/screen or POST /v1/screenings answered"
+    )
+    try:
+        view = read_screening(state, screening_id)
+    except QueryError:
+        raise unknown from None
     if sees_confidential(key.role):
         return view
     if view.summary.actor != key.name:
-        raise QueryError(f"no screening with id {screening_id!r} for this key")
+        raise unknown
     hidden = state.confidential_codes()
     versions = {c: v for c, v in view.summary.list_versions.items() if c not in hidden}
     summary = dataclasses.replace(view.summary, list_versions=versions)

@@ -129,3 +129,12 @@ def test_cache_carries_resolutions_across_screeners() -> None:
     assert cache.data
     second = Screener(wl, cache=cache).screen_frame(pd.DataFrame({"description": ["toluol"]}))
     assert list(first["reason"]) == list(second["reason"])
+
+
+def test_screen_lines_with_mixed_quantities(screener: Screener) -> None:
+    lines = [
+        DeclarationLine(row=1, description="acetone", quantity=200.0, unit="L"),
+        DeclarationLine(row=2, description="cotton", quantity=None),
+    ]
+    results = screener.screen_lines(lines)
+    assert [r.matched_key for r in results] == ["acetone", ""]

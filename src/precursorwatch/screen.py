@@ -531,7 +531,7 @@ def _canonical(df: pd.DataFrame) -> pd.DataFrame:
         if col not in frame.columns:
             frame[col] = ""
         else:
-            frame[col] = frame[col].fillna("").astype(str)
+            frame[col] = frame[col].astype(object).fillna("").astype(str)
     return frame
 
 

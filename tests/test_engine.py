@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 import pytest
 
@@ -136,5 +138,7 @@ def test_screen_lines_with_mixed_quantities(screener: Screener) -> None:
         DeclarationLine(row=1, description="acetone", quantity=200.0, unit="L"),
         DeclarationLine(row=2, description="cotton", quantity=None),
     ]
-    results = screener.screen_lines(lines)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas' fill-value deprecation included
+        results = screener.screen_lines(lines)
     assert [r.matched_key for r in results] == ["acetone", ""]

@@ -132,13 +132,35 @@ def identity(smiles: str) -> tuple[Identity | None, str]:
         return None, f"structure has {heavy} heavy atoms (limit {MAX_HEAVY_ATOMS}); not compared"
     with quiet_rdkit():
         n_frag = len(Chem.GetMolFrags(mol))
-        declared_key = Chem.MolToInchiKey(mol) or ""
+        charged = any(a.GetFormalCharge() for a in mol.GetAtoms())
         parent = parent_mol(mol)
         key = Chem.MolToInchiKey(parent) or ""
+        # One neutral fragment is its own parent: its InChIKey is not computed twice.
+        declared_key = key if n_frag == 1 and not charged else Chem.MolToInchiKey(mol) or ""
         parent_smiles = Chem.MolToSmiles(parent)
     if not key:
         return None, f"no InChIKey for {_shown(smiles)}"
     return Identity(parent_smiles, key, key.split("-")[0], declared_key, n_frag, heavy), ""
+
+
+def heavy_composition(mol: Chem.Mol) -> str:
+    """Element counts of the heavy atoms ('C9O1'): equal for a molecule and its neutral parent.
+
+    A cheap gate before InChIKeys: two structures with different compositions cannot be the
+    same substance, whatever their charge or hydrogens.
+    """
+    counts: dict[str, int] = {}
+    for atom in mol.GetAtoms():
+        symbol = atom.GetSymbol()
+        if symbol != "H":
+            counts[symbol] = counts.get(symbol, 0) + 1
+    return "".join(f"{s}{n}" for s, n in sorted(counts.items()))
+
+
+def composition_of(smiles: str) -> str:
+    """:func:`heavy_composition` of a SMILES ('' when it does not parse)."""
+    mol, _ = parse_smiles(smiles)
+    return heavy_composition(mol) if mol is not None else ""
 
 
 # --- patterns and fingerprints ----------------------------------------------------------------
@@ -174,9 +196,21 @@ def smiles_matches_smarts(smiles: str, smarts: str, *, parent: bool = False) -> 
         return bool((parent_mol(mol) if parent else mol).HasSubstructMatch(pattern))
 
 
-def has_substructure(smiles: str, smarts: str) -> bool:
-    """True when the standardised parent of ``smiles`` contains ``smarts`` (False on bad input)."""
-    return bool(smiles_matches_smarts(smiles, smarts, parent=True))
+@lru_cache(maxsize=65_536)
+def substructure_flags(parent_smiles: str, patterns: tuple[str, ...]) -> tuple[bool, ...]:
+    """For each SMARTS of ``patterns``, whether the (already standardised) parent contains it.
+
+    The parent is parsed once for all patterns; all False when it does not parse.
+    """
+    mol, _ = parse_smiles(parent_smiles)
+    if mol is None:
+        return tuple(False for _ in patterns)
+    flags = []
+    with quiet_rdkit():
+        for smarts in patterns:
+            pattern = compile_smarts(smarts)
+            flags.append(pattern is not None and bool(mol.HasSubstructMatch(pattern)))
+    return tuple(flags)
 
 
 _MORGAN = None

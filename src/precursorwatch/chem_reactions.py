@@ -16,7 +16,7 @@ from rdkit import Chem
 from rdkit.Chem import rdChemReactions
 from rdkit.Chem.rdChemReactions import ChemicalReaction
 
-from precursorwatch.chem import identity, parse_smiles, quiet_rdkit
+from precursorwatch.chem import heavy_composition, identity, parse_smiles, quiet_rdkit
 from precursorwatch.transforms import TRANSFORMS, Transform
 
 #: Structures larger than this are not transformed (bounded work per declared molecule).
@@ -37,10 +37,21 @@ class Product:
     """
 
     smiles: str
-    inchikey: str
+    composition: str
     steps: tuple[str, ...]
     heavy_atoms: int
     protecting_atoms: int = 0
+
+    @property
+    def inchikey(self) -> str:
+        """InChIKey of the product's standardised parent (computed on first use, cached)."""
+        return _parent_inchikey(self.smiles)
+
+
+@lru_cache(maxsize=65_536)
+def _parent_inchikey(smiles: str) -> str:
+    ident, _ = identity(smiles)
+    return ident.inchikey if ident is not None else ""
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +95,7 @@ def _largest_organic(mol: Chem.Mol) -> Chem.Mol | None:
 
 
 def _one_step(mol: Chem.Mol) -> list[tuple[Transform, Chem.Mol, str]]:
-    """(transform, product, product InChIKey) for every transform that applies once."""
+    """(transform, product, product canonical SMILES) for every transform that applies once."""
     found: dict[str, tuple[Transform, Chem.Mol, str]] = {}
     for transform, rxn in _compiled():
         if not rxn.IsMoleculeReactant(mol):
@@ -99,7 +110,7 @@ def _one_step(mol: Chem.Mol) -> list[tuple[Transform, Chem.Mol, str]]:
                     best = cand
             if best is None:
                 continue
-            key = Chem.MolToInchiKey(best)
+            key = Chem.MolToSmiles(best)
             if key and key not in found:
                 found[key] = (transform, best, key)
             if len(found) >= MAX_PRODUCTS_PER_STEP:
@@ -117,7 +128,7 @@ def transform_mol(mol: Chem.Mol, *, max_steps: int = 2) -> list[Product]:
     if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
         return []
     with quiet_rdkit():
-        start_key = Chem.MolToInchiKey(mol)
+        start_key = Chem.MolToSmiles(mol)
         seen = {start_key}
         frontier: list[tuple[Chem.Mol, tuple[str, ...], int]] = [(Chem.Mol(mol), (), 0)]
         out: list[Product] = []
@@ -133,8 +144,7 @@ def transform_mol(mol: Chem.Mol, *, max_steps: int = 2) -> list[Product]:
                     lost = protecting
                     if transform.protecting_group:
                         lost += int(current.GetNumHeavyAtoms()) - n_atoms
-                    smiles = Chem.MolToSmiles(product)
-                    out.append(Product(smiles, key, path, n_atoms, lost))
+                    out.append(Product(key, heavy_composition(product), path, n_atoms, lost))
                     nxt.append((product, path, lost))
             frontier = nxt[:MAX_PRODUCTS_PER_STEP]
         return out
@@ -190,13 +200,4 @@ def derivatives(parent_smiles: str) -> Derivatives:
     mol, _ = parse_smiles(parent_smiles)
     if mol is None:
         return Derivatives(0, ())
-    products = []
-    for p in transform_mol(mol):
-        ident, _ = identity(p.smiles)
-        if ident is not None:
-            products.append(
-                Product(
-                    ident.parent_smiles, ident.inchikey, p.steps, p.heavy_atoms, p.protecting_atoms
-                )
-            )
-    return Derivatives(int(mol.GetNumHeavyAtoms()), tuple(products))
+    return Derivatives(int(mol.GetNumHeavyAtoms()), tuple(transform_mol(mol)))

@@ -64,6 +64,7 @@ class ListIndex:
     families: list[Family] = field(default_factory=list)
     fuzzy_names: list[str] = field(default_factory=list)
     fuzzy_keys: list[str] = field(default_factory=list)
+    compositions: set[str] = field(default_factory=set)
     max_name_tokens: int = 1
 
     def substance(self, key: str) -> Substance:
@@ -123,6 +124,7 @@ def build_index(watchlist: Watchlist) -> ListIndex:
         if sub.smiles:
             ident, _ = chem.identity(sub.smiles)
             if ident is not None:
+                index.compositions.add(chem.composition_of(ident.parent_smiles))
                 index.by_inchikey.setdefault(ident.inchikey, set()).add(key)
                 index.by_skeleton.setdefault(ident.skeleton, set()).add(key)
         for code in sub.hs_codes:

@@ -107,6 +107,8 @@ def derivative_hits(parent_smiles: str, index: ListIndex) -> list[Hit]:
     masked = masked_skeletons()
     hits = []
     for product in result.products:
+        if product.composition not in index.compositions:
+            continue  # no listed substance has these atoms: skip its InChIKey
         skeleton = product.inchikey.split("-")[0]
         keys = index.by_inchikey.get(product.inchikey) or index.by_skeleton.get(skeleton)
         if not keys:

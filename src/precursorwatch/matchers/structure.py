@@ -96,11 +96,13 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         s.smiles,
                     )
                 )
-        for family in index.families:
+        patterns = tuple(f.smarts for f in index.families)
+        members = chem.substructure_flags(ident.parent_smiles, patterns)
+        for family, member in zip(index.families, members, strict=True):
             key = family.entry.substance_key
             if any(e.substance_key == key for e in found):
                 continue
-            if chem.has_substructure(ident.parent_smiles, family.smarts):
+            if member:
                 what = family.entry.family_name or f"the family of {index.substance(key).name}"
                 found.append(
                     Evidence(

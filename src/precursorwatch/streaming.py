@@ -16,7 +16,6 @@ of distinct declarations, not on the number of lines. The sinks here:
 
 from __future__ import annotations
 
-import csv
 import importlib
 import json
 import re
@@ -33,11 +32,10 @@ import pandas as pd
 from precursorwatch.manifest import ManifestInfo, open_manifest
 from precursorwatch.models import Watchlist
 from precursorwatch.quantities import parse_quantity
-from precursorwatch.report import CSV_COLUMNS
+from precursorwatch.report import CsvReport
 
 #: Lines per chunk: about 250 MB of frames at the peak, whatever the file's size.
 CHUNK_ROWS = 200_000
-_FORMULA_FIRST = frozenset("=+-@\t\r")
 _PLAIN_NUMBER = re.compile(r"^[0-9]{1,12}$")
 _TEXT_FIELDS = (
     "line_id",
@@ -171,34 +169,19 @@ class DaskScreener:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def _defused(values: np.ndarray) -> list[str]:
-    return [("'" + v) if v[:1] in _FORMULA_FIRST else v for v in map(str, values)]
-
-
 class CsvSink:
-    """The CSV report (header, then each chunk's rows), identical to ``report.CsvReport``'s."""
+    """The CSV report as a sink: :class:`~precursorwatch.report.CsvReport`, header with the
+    first chunk."""
 
     def __init__(self, stream: IO[str]) -> None:
-        self._writer = csv.writer(stream, lineterminator="\n")
-        self._header = False
+        self._stream = stream
+        self._report: CsvReport | None = None
 
     def __call__(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
         """Append the rows of one result frame (the header first, with the first chunk)."""
-        if not self._header:
-            self._writer.writerow(CSV_COLUMNS)
-            self._header = True
-        n = len(out)
-        cols: list[Any] = []
-        for name in CSV_COLUMNS:
-            if name not in out.columns:
-                cols.append([""] * n)
-            elif name == "flagged":
-                cols.append(np.where(out["flagged"].to_numpy(dtype=bool), "true", "false"))
-            elif name == "score":
-                cols.append([f"{float(v):.3f}" for v in out["score"].to_numpy()])
-            else:
-                cols.append(_defused(out[name].to_numpy(dtype=object)))
-        self._writer.writerows(zip(*cols, strict=True))
+        if self._report is None:
+            self._report = CsvReport(self._stream)
+        self._report.write(out)
 
 
 # --- terminal table --------------------------------------------------------------------------

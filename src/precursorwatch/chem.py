@@ -107,6 +107,7 @@ def parent_mol(mol: Chem.Mol) -> Chem.Mol:
         return uncharger.uncharge(frag)
 
 
+@lru_cache(maxsize=65_536)
 def identity(smiles: str) -> tuple[Identity | None, str]:
     """Identity layers of ``smiles``; ``(None, reason)`` when it cannot be parsed or is too big.
 

@@ -543,15 +543,16 @@ def _broadcast(
 ) -> pd.DataFrame:
     templates = [t for t, _ in judged]
 
-    def take(values: list[Any]) -> np.ndarray:
-        picked: np.ndarray = np.asarray(values, dtype=object)[groups]
-        return picked
+    def take(values: list[Any]) -> pd.Series:
+        # object dtype on purpose: inferring pandas' Arrow-backed "str" dtype for a million
+        # repeated strings costs seconds and gains nothing here
+        return pd.Series(np.asarray(values, dtype=object)[groups], dtype=object, copy=False)
 
     line_ids = frame["line_id"].to_numpy(dtype=object)
     rows = frame["row"].astype(str).to_numpy(dtype=object)
     out = pd.DataFrame(
         {
-            "line_id": np.where(line_ids != "", line_ids, rows),
+            "line_id": pd.Series(np.where(line_ids != "", line_ids, rows), dtype=object),
             "flagged": np.asarray([t.flagged for t in templates], dtype=bool)[groups],
             "risk": take([t.risk for t in templates]),
             "matched_key": take([t.matched_key for t in templates]),
@@ -562,7 +563,7 @@ def _broadcast(
             "score": np.asarray([t.score for t in templates], dtype=float)[groups],
             "reason": take([t.reason for t in templates]),
             "evidence": take([e for _, e in judged]),
-            "warnings": frame["warnings"].to_numpy(dtype=object),
+            "warnings": pd.Series(frame["warnings"].to_numpy(dtype=object), dtype=object),
         }
     )
     flagged_rows = np.flatnonzero(out["flagged"].to_numpy())
@@ -571,12 +572,15 @@ def _broadcast(
         unit = frame["unit"].to_numpy(dtype=object)
         keys = out["matched_key"].to_numpy(dtype=object)
         reasons = out["reason"].to_numpy(dtype=object).copy()
+        notes: dict[tuple[str, str, str], str] = {}
         for i in flagged_rows:
             if qty[i]:
-                note = threshold_note(index, str(keys[i]), str(qty[i]), str(unit[i]))
-                if note:
-                    reasons[i] = f"{reasons[i]} {note}"
-        out["reason"] = reasons
+                ask = (str(keys[i]), str(qty[i]), str(unit[i]))
+                if ask not in notes:
+                    notes[ask] = threshold_note(index, *ask)
+                if notes[ask]:
+                    reasons[i] = f"{reasons[i]} {notes[ask]}"
+        out["reason"] = pd.Series(reasons, dtype=object)
     return out
 
 

@@ -112,6 +112,7 @@ class Candidate:
     tanimoto: float
     coverage: float
     declared_coverage: float
+    measured: bool = True
 
 
 def similar_candidates(parent_smiles: str, index: ListIndex) -> list[Candidate]:
@@ -130,6 +131,11 @@ def similar_candidates(parent_smiles: str, index: ListIndex) -> list[Candidate]:
     ]
     out = []
     for i in ranked:
+        if sims[i] < MEDIUM_TANIMOTO:
+            # below the medium cut-off coverage cannot change the verdict (low either way),
+            # so the expensive common-substructure search is skipped
+            out.append(Candidate(ref.keys[i], sims[i], 0.0, 0.0, measured=False))
+            continue
         listed = ref.mols[i]
         common = common_part(mol, listed, timeout_s=MCS_TIMEOUT_S)
         out.append(
@@ -164,7 +170,8 @@ def match_similar(declared: Declared, index: ListIndex) -> list[Evidence]:
                     c.key,
                     score,
                     f"{_where(s)} resembles {index.substance(c.key).name} (Tanimoto "
-                    f"{c.tanimoto:.2f}; the common part covers {c.coverage:.0%} of it)",
+                    f"{c.tanimoto:.2f}"
+                    + (f"; the common part covers {c.coverage:.0%} of it)" if c.measured else ")"),
                     index.list_codes(c.key),
                     s.component,
                     s.share,

@@ -510,3 +510,26 @@ def test_a_database_from_a_newer_version_is_refused(store: Store) -> None:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(StoreError, match="newer precursorwatch"):
         migrate(store.engine)
+
+
+def test_stale_incomplete_screenings_are_purged(store: Store) -> None:
+    from datetime import timedelta
+
+    from precursorwatch.store.stream import begin_screening, purge_incomplete_screenings
+    from precursorwatch.store.tables import utcnow
+
+    with store.session() as session:
+        sid = begin_screening(session=session, actor="killed", input_name="big.csv",
+                              input_hash="", list_versions={})  # fmt: skip
+    with store.session() as session:
+        assert purge_incomplete_screenings(session=session, older_than=timedelta(hours=1)) == 0
+    with store.session() as session:
+        # as if the run had been killed two days ago
+        session.execute(
+            sa.update(screening).where(screening.c.id == sid)
+            .values(created_at=utcnow() - timedelta(days=2))
+        )  # fmt: skip
+        assert purge_incomplete_screenings(session=session, older_than=timedelta(hours=1)) == 1
+    with store.session(write=False) as session:
+        assert session.execute(sa.select(screening.c.id)).first() is None
+        assert list_audit(session=session, limit=1)[0].action == "screening.purged"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,23 @@ from precursorwatch.store import (
     open_store,
     store_is_empty,
 )
+from precursorwatch.store.stream import purge_incomplete_screenings
 from precursorwatch.streaming import CHUNK_ROWS, FrameScreener, Sink, StoreSink, stream_screen
+
+#: An incomplete screening older than this was left by a stopped run (ten million lines
+#: stream in well under an hour).
+STALE_SCREENING_AGE = timedelta(hours=6)
 
 
 def open_ready_store(settings: Settings) -> Store:
-    """Open (create, migrate) the configured store; load the bundled lists when it is empty."""
+    """Open (create, migrate) the configured store; load the bundled lists when it is empty.
+
+    Screenings a killed run left incomplete for over :data:`STALE_SCREENING_AGE` are removed.
+    """
     store = open_store(settings.resolved_database_url())
     with store.session() as session:
         empty = store_is_empty(session=session)
+        purge_incomplete_screenings(session=session, older_than=STALE_SCREENING_AGE)
     if empty:
         load_bundled_lists(store, settings.lists_dir)
     return store

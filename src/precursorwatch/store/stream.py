@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, MetaData, Table, Text, insert, update
+from sqlalchemy import JSON, Column, MetaData, Table, Text, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from precursorwatch.models import RISKS
@@ -123,3 +124,32 @@ def finish_screening(
             "list_versions": dict(list_versions),
         },
     )
+
+
+def purge_incomplete_screenings(*, session: Session, older_than: timedelta) -> int:
+    """Delete screenings left incomplete (a killed run) for longer than ``older_than``.
+
+    Their lines go with them; an audit event says how many were removed. A screening still
+    being written is younger than any sensible ``older_than`` and is left alone. Returns the
+    number of screenings removed.
+    """
+    cutoff = utcnow() - older_than
+    stale = [
+        row.id
+        for row in session.execute(
+            select(screening.c.id).where(
+                screening.c.complete.is_(False), screening.c.created_at < cutoff
+            )
+        )
+    ]
+    if not stale:
+        return 0
+    session.execute(delete(screening_line).where(screening_line.c.screening_id.in_(stale)))
+    session.execute(delete(screening).where(screening.c.id.in_(stale)))
+    record_audit(
+        session=session,
+        actor="system",
+        action="screening.purged",
+        detail={"screenings": stale, "reason": "left incomplete by a stopped run"},
+    )
+    return len(stale)

@@ -61,8 +61,14 @@ def read_cas(text: str) -> list[CasReading]:
     separated by ``;``, ``/`` or ``,``. A token whose check digit fails is returned with
     ``valid=False`` (an invalid CAS is itself evidence); text with no CAS-like token gives [].
     """
+    return list(_read_cas(text))
+
+
+@lru_cache(maxsize=65_536)
+def _read_cas(text: str) -> tuple[CasReading, ...]:
+    """:func:`read_cas`, cached per distinct text (manifests repeat their CAS numbers)."""
     if not text or not text.strip():
-        return []
+        return ()
     cleaned = _CAS_PREFIX.sub(" ", text.translate(_DASHES))
     readings: list[CasReading] = []
     for token in re.split(r"[;/,|]|\s{2,}|\s(?=\d{2,7}-)", cleaned):
@@ -73,7 +79,7 @@ def read_cas(text: str) -> list[CasReading]:
         if digits.isdigit() and 5 <= len(digits.lstrip("0")) <= 10:
             cas = format_cas(digits)
             readings.append(CasReading(token, cas, cas_check_ok(cas)))
-    return readings
+    return tuple(readings)
 
 
 def cas_in_text(text: str) -> list[CasReading]:

@@ -53,9 +53,22 @@ def results_frame(results: Sequence[LineResult]) -> pd.DataFrame:
     )
 
 
-def _cells(values: Iterable[Any]) -> list[str]:
-    """Text cells of one column: formula starts defused, line breaks made single-line-safe."""
-    return [_one_cell("'" + v if v.startswith(_FORMULA_START) else v) for v in map(str, values)]
+def _cell(value: object) -> str:
+    """One text cell: a formula start defused, line breaks made single-line-safe."""
+    text = str(value)
+    return _one_cell("'" + text if text.startswith(_FORMULA_START) else text)
+
+
+def _cells(values: np.ndarray) -> list[str]:
+    """Text cells of one column, each distinct value converted once.
+
+    Result columns repeat a few values a million times (reasons, names, list codes), so the
+    per-value work runs on the distinct values only.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    fixed = np.asarray([_cell(v) for v in uniques], dtype=object)
+    cells: list[str] = fixed[codes].tolist()
+    return cells
 
 
 def csv_columns(frame: pd.DataFrame) -> list[Sequence[str]]:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -177,9 +177,12 @@ def _result_from_json(d: Mapping[str, Any]) -> LineResult:
     )
 
 
+_EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
+
+
 def evidence_to_dict(ev: Evidence) -> dict[str, Any]:
-    """JSON-able form of one piece of evidence (lists as arrays)."""
-    d = asdict(ev)
+    """JSON-able form of one piece of evidence (lists as arrays); no deep copy, it is flat."""
+    d = {name: getattr(ev, name) for name in _EVIDENCE_FIELDS}
     d["list_codes"] = list(ev.list_codes)
     return d
 
@@ -205,6 +208,7 @@ class Screener:
     )
     _structures: dict[str, StructureId] = field(default_factory=dict, init=False)
     _templates: dict[str, tuple[LineResult, str]] = field(default_factory=dict, init=False)
+    _threshold_notes: dict[tuple[str, str, str], str] = field(default_factory=dict, init=False)
     _structure_evidence: dict[str, dict[str, list[Evidence]]] = field(
         default_factory=dict, init=False
     )
@@ -404,7 +408,7 @@ class Screener:
         keys = list(uniques.itertuples(index=False, name=None))
         judged = self.templates(keys)
         t0 = time.perf_counter()
-        out = _broadcast(frame, groups, judged, self.index)
+        out = _broadcast(frame, groups, judged, self.index, self._threshold_notes)
         self._tick("broadcast", t0)
         return out
 
@@ -540,7 +544,10 @@ def _broadcast(
     groups: np.ndarray,
     judged: list[tuple[LineResult, str]],
     index: ListIndex,
+    notes: dict[tuple[str, str, str], str],
 ) -> pd.DataFrame:
+    """Results of the distinct declarations back onto every line; ``notes`` memoises the
+    quantity-threshold sentences across chunks."""
     templates = [t for t, _ in judged]
 
     def take(values: list[Any]) -> pd.Series:
@@ -572,7 +579,6 @@ def _broadcast(
         unit = frame["unit"].to_numpy(dtype=object)
         keys = out["matched_key"].to_numpy(dtype=object)
         reasons = out["reason"].to_numpy(dtype=object).copy()
-        notes: dict[tuple[str, str, str], str] = {}
         for i in flagged_rows:
             if qty[i]:
                 ask = (str(keys[i]), str(qty[i]), str(unit[i]))

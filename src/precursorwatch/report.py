@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -184,38 +184,47 @@ def _xlsx_text(value: str) -> str:
     return value if cleaned == value else defuse(cleaned)
 
 
-def print_table(frame: pd.DataFrame, *, console: Any = None, limit: int = 200) -> None:
-    """A rich table, flagged lines first (high, medium, low, none), with their reason."""
-    from rich.console import Console
+RISK_ORDER = {"high": 0, "medium": 1, "low": 2, "none": 3}
+_RISK_STYLES = {"high": "bold red", "medium": "yellow", "low": "cyan", "none": "dim"}
+
+
+def results_table(rows: Sequence[Mapping[Any, Any]]) -> Any:
+    """A rich table of result rows (already ordered and cut), one style per risk tier."""
     from rich.table import Table
     from rich.text import Text
 
-    console = console or Console()
-    order = {"high": 0, "medium": 1, "low": 2, "none": 3}
-    rows = sorted(frame.to_dict("records"), key=lambda r: order.get(str(r["risk"]), 4))
     table = Table(show_lines=False, header_style="bold")
     for col in ("line", "risk", "match", "substance", "CAS", "lists", "reason"):
         table.add_column(col, overflow="fold")
-    styles = {"high": "bold red", "medium": "yellow", "low": "cyan", "none": "dim"}
-    for r in rows[:limit]:
-        # Text, not str: user text such as "[/]" or "[link=...]" is not rich markup
-        table.add_row(
-            *(
-                Text(value)
-                for value in (
-                    str(r["line_id"]),
-                    str(r["risk"]),
-                    str(r["match_type"]),
-                    str(r["matched_name"]),
-                    str(r["matched_cas"]),
-                    str(r["lists"]).replace(";", " "),
-                    str(r["reason"]),
-                )
-            ),
-            style=styles.get(str(r["risk"]), ""),
+    for r in rows:
+        values = (
+            str(r["line_id"]),
+            str(r["risk"]),
+            str(r["match_type"]),
+            str(r["matched_name"]),
+            str(r["matched_cas"]),
+            str(r["lists"]).replace(";", " "),
+            str(r["reason"]),
         )
-    console.print(table)
-    if len(rows) > limit:
-        console.print(f"… {len(rows) - limit} more lines (use -o FILE for the full report)")
+        # Text, not str: user text such as "[/]" or "[link=...]" is not rich markup
+        table.add_row(*(Text(v) for v in values), style=_RISK_STYLES.get(str(r["risk"]), ""))
+    return table
+
+
+def print_results(
+    console: Any, rows: Sequence[Mapping[Any, Any]], *, lines: int, flagged: int, limit: int
+) -> None:
+    """Print the table of ``rows`` (at most ``limit``), what was left out, and the counts."""
+    console.print(results_table(rows[:limit]))
+    if lines > len(rows[:limit]):
+        console.print(f"… {lines - len(rows[:limit])} more lines (use -o FILE for the full report)")
+    console.print(f"{lines} lines screened, {flagged} flagged")
+
+
+def print_table(frame: pd.DataFrame, *, console: Any = None, limit: int = 200) -> None:
+    """A rich table, flagged lines first (high, medium, low, none), with their reason."""
+    from rich.console import Console
+
+    rows = sorted(frame.to_dict("records"), key=lambda r: RISK_ORDER.get(str(r["risk"]), 4))
     flagged = int(frame["flagged"].sum()) if len(frame) else 0
-    console.print(f"{len(frame)} lines screened, {flagged} flagged")
+    print_results(console or Console(), rows, lines=len(frame), flagged=flagged, limit=limit)

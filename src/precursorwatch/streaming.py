@@ -32,7 +32,7 @@ import pandas as pd
 from precursorwatch.manifest import ManifestInfo, open_manifest
 from precursorwatch.models import Watchlist
 from precursorwatch.quantities import parse_quantity
-from precursorwatch.report import CsvReport
+from precursorwatch.report import RISK_ORDER, CsvReport, print_results
 
 #: Lines per chunk: about 250 MB of frames at the peak, whatever the file's size.
 CHUNK_ROWS = 200_000
@@ -186,8 +186,6 @@ class CsvSink:
 
 # --- terminal table --------------------------------------------------------------------------
 
-_ORDER = {"high": 0, "medium": 1, "low": 2, "none": 3}
-
 
 class TableSink:
     """Keeps what the terminal table shows: the first ``limit`` lines of each risk tier."""
@@ -211,33 +209,13 @@ class TableSink:
 
     def print(self, console: Any) -> None:
         """Print the table as :func:`precursorwatch.report.print_table` does for all lines."""
-        from rich.table import Table
-
         frames = [
-            f for risk in sorted(self.kept, key=lambda r: _ORDER.get(r, 4)) for f in self.kept[risk]
+            f
+            for risk in sorted(self.kept, key=lambda r: RISK_ORDER.get(r, 4))
+            for f in self.kept[risk]
         ]
         rows = pd.concat(frames).to_dict("records") if frames else []
-        table = Table(show_lines=False, header_style="bold")
-        for col in ("line", "risk", "match", "substance", "CAS", "lists", "reason"):
-            table.add_column(col, overflow="fold")
-        styles = {"high": "bold red", "medium": "yellow", "low": "cyan", "none": "dim"}
-        for r in rows[: self.limit]:
-            table.add_row(
-                str(r["line_id"]),
-                str(r["risk"]),
-                str(r["match_type"]),
-                str(r["matched_name"]),
-                str(r["matched_cas"]),
-                str(r["lists"]).replace(";", " "),
-                str(r["reason"]),
-                style=styles.get(str(r["risk"]), ""),
-            )
-        console.print(table)
-        if self.lines > self.limit:
-            console.print(
-                f"… {self.lines - self.limit} more lines (use -o FILE for the full report)"
-            )
-        console.print(f"{self.lines} lines screened, {self.flagged} flagged")
+        print_results(console, rows, lines=self.lines, flagged=self.flagged, limit=self.limit)
 
 
 # --- the store -------------------------------------------------------------------------------

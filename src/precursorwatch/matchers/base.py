@@ -38,6 +38,17 @@ class Declared:
     structures: tuple[StructureId, ...] = ()
 
 
+def describe_structure(s: StructureId) -> str:
+    """How a reason names a structure: by where it came from (SMILES, CAS, name)."""
+    if s.origin == "smiles":
+        return "the declared structure"
+    if s.component.startswith("CAS "):
+        return f"the chemical with {s.component}"
+    if s.origin == "opsin":
+        return f"the systematic name '{s.component}'"
+    return f"'{s.component}'" if s.component else "the declared chemical"
+
+
 class Matcher(Protocol):
     """A function from a declaration to the evidence it finds (empty when none)."""
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from precursorwatch import chem
 from precursorwatch.chem_reactions import derivatives
 from precursorwatch.index import TOP_CATEGORY_CODES, ListIndex
-from precursorwatch.matchers.base import Declared, StructureId
+from precursorwatch.matchers.base import Declared, StructureId, describe_structure
 from precursorwatch.models import Evidence
 from precursorwatch.transforms import MASKED_TARGETS
 
@@ -61,14 +61,6 @@ def declared_structures(declared: Declared) -> list[StructureId]:
             seen.add(ident.inchikey)
             out.append(StructureId(known.smiles, "pubchem", ident, f"CAS {cas}"))
     return out
-
-
-def _where(s: StructureId) -> str:
-    if s.origin == "smiles":
-        return "the declared structure"
-    if s.component.startswith("CAS "):
-        return f"the chemical with {s.component}"
-    return f"'{s.component}'" if s.component else "the declared chemical"
 
 
 def derivative_score(*, share: float, top: bool, masked: bool, n_steps: int) -> float | None:
@@ -146,7 +138,7 @@ def match_derivative(declared: Declared, index: ListIndex) -> list[Evidence]:
                 "derivative",
                 hit.key,
                 score,
-                f"{_where(s)} is a possible designer precursor: {path} gives {name}",
+                f"{describe_structure(s)} is a possible designer precursor: {path} gives {name}",
                 index.list_codes(hit.key),
                 s.component,
                 s.share,

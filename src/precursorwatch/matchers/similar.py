@@ -22,7 +22,7 @@ from precursorwatch.chem_similarity import (
     tanimoto_many,
 )
 from precursorwatch.index import ListIndex
-from precursorwatch.matchers.base import Declared, StructureId
+from precursorwatch.matchers.base import Declared, describe_structure
 from precursorwatch.matchers.derivative import declared_structures
 from precursorwatch.models import Evidence
 
@@ -96,14 +96,6 @@ def similar_score(tanimoto: float, coverage: float, declared_coverage: float) ->
     return round(0.2 + 0.3 * tanimoto, 3)
 
 
-def _where(s: StructureId) -> str:
-    if s.origin == "smiles":
-        return "the declared structure"
-    if s.component.startswith("CAS "):
-        return f"the chemical with {s.component}"
-    return f"'{s.component}'" if s.component else "the declared chemical"
-
-
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A listed substance like the declared structure, with the measured similarity."""
@@ -169,7 +161,7 @@ def match_similar(declared: Declared, index: ListIndex) -> list[Evidence]:
                     "similar",
                     c.key,
                     score,
-                    f"{_where(s)} resembles {index.substance(c.key).name} (Tanimoto "
+                    f"{describe_structure(s)} resembles {index.substance(c.key).name} (Tanimoto "
                     f"{c.tanimoto:.2f}"
                     + (f"; the common part covers {c.coverage:.0%} of it)" if c.measured else ")"),
                     index.list_codes(c.key),

@@ -4,22 +4,8 @@ from __future__ import annotations
 
 from precursorwatch import chem
 from precursorwatch.index import ListIndex
-from precursorwatch.matchers.base import Declared, StructureId
+from precursorwatch.matchers.base import Declared, describe_structure
 from precursorwatch.models import Evidence
-
-ORIGINS = {
-    "smiles": "the declared SMILES",
-    "pubchem": "the PubChem structure of",
-    "opsin": "the systematic name",
-}
-
-
-def _where(s: StructureId) -> str:
-    if s.origin == "smiles":
-        return "the declared structure"
-    if s.origin == "opsin":
-        return f"the systematic name '{s.component}'"
-    return f"'{s.component}' (PubChem structure)"
 
 
 def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
@@ -44,7 +30,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         "structure-identical",
                         key,
                         1.0,
-                        f"{_where(s)} is {name}",
+                        f"{describe_structure(s)} is {name}",
                         index.list_codes(key),
                         s.component,
                         share,
@@ -57,7 +43,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         "structure-parent",
                         key,
                         0.93,
-                        f"{_where(s)} is a salt or hydrate of {name}",
+                        f"{describe_structure(s)} is a salt or hydrate of {name}",
                         index.list_codes(key),
                         s.component,
                         share,
@@ -72,7 +58,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         "structure-parent",
                         key,
                         0.9,
-                        f"{_where(s)} is a stereoisomer of {name}",
+                        f"{describe_structure(s)} is a stereoisomer of {name}",
                         index.list_codes(key),
                         s.component,
                         share,
@@ -89,7 +75,8 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         "structure-identical",
                         hit.key,
                         0.97,
-                        f"{_where(s)} is {s.known.name} (CAS {s.known.cas}), listed as {name}",
+                        f"{describe_structure(s)} is {s.known.name} (CAS {s.known.cas}), "
+                        f"listed as {name}",
                         index.list_codes(hit.key),
                         s.component,
                         share,
@@ -109,7 +96,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         "structure-parent",
                         key,
                         0.9,
-                        f"{_where(s)} is one of the {what}",
+                        f"{describe_structure(s)} is one of the {what}",
                         index.list_codes(key),
                         s.component,
                         share,

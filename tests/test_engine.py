@@ -142,3 +142,10 @@ def test_screen_lines_with_mixed_quantities(screener: Screener) -> None:
         warnings.simplefilter("error")  # pandas' fill-value deprecation included
         results = screener.screen_lines(lines)
     assert [r.matched_key for r in results] == ["acetone", ""]
+
+
+def test_quantity_is_compared_with_the_threshold_in_its_unit(screener: Screener) -> None:
+    litres = one(screener, description="acetic anhydride", quantity="400", unit="L")
+    assert "400 L is over the EU category 2A threshold of 100 L per year" in str(litres["reason"])
+    kilos = one(screener, description="acetic anhydride", quantity="50", unit="kg")
+    assert "50 kg (≈ 46 L) is under" in str(kilos["reason"])

@@ -38,8 +38,9 @@ def threshold_note(index: ListIndex, key: str, quantity: str, unit: str) -> str:
                 continue
             per = f" per {t.per}" if t.per else ""
             side = "over" if amount > t.quantity else "under"
+            converted = "" if norm_unit == target else f" (≈ {_fmt(amount)} {target})"
             notes.append(
-                f"{_fmt(value)} {norm_unit} (≈ {_fmt(amount)} {target}) is {side} the "
+                f"{_fmt(value)} {norm_unit}{converted} is {side} the "
                 f"{label} threshold of {_fmt(t.quantity)} {t.unit}{per}"
             )
     notes = list(dict.fromkeys(notes))

@@ -61,3 +61,9 @@ def test_folding() -> None:
     assert fold_variants("Essigsäureanhydrid") == {"essigsaureanhydrid", "essigsaeureanhydrid"}
     assert compact("P-2-P") == compact("p2p")
     assert normalise_hs("2915.24.00") == "29152400"
+
+
+def test_solution_words_in_other_languages_leave_the_name() -> None:
+    assert clean_name("Solución de ácido clorhídrico 33 %").name == "ácido clorhídrico"
+    assert clean_name("soluzione di acido solforico").name == "acido solforico"
+    assert clean_name("Lösung von Essigsäureanhydrid").name == "Essigsäureanhydrid"

@@ -236,7 +236,7 @@ def _share(text: str) -> tuple[str, float | None]:
 
 #: Words left dangling once packaging is removed ("Acetone in 200 L drums" -> "Acetone in").
 _DANGLING = re.compile(
-    r"^(?:in|of|im|en|em|w|na|packed|verpackt)\b\s*|\s*\b(?:in|of|im|en|em|w|"
+    r"^(?:in|of|im|en|em|w|na|packed|verpackt|de|di|von|du|da|do)\b\s*|\s*\b(?:in|of|im|en|em|w|"
     r"na|packed|verpackt|x)$",
     re.IGNORECASE,
 )

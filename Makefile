@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 demo: install
 	@$(PW) init
 	@for f in sample_shipments/*.csv sample_shipments/*.xlsx; do \
-	  case "$$f" in *.truth.csv) continue;; esac; [ -e "$$f" ] || continue; \
+	  [ -e "$$f" ] || continue; \
 	  echo; echo "== $$f"; \
 	  $(PW) screen "$$f" --format table || [ $$? -eq 1 ]; \
 	done

@@ -914,6 +914,7 @@ def _truth_row(line_id: int, row: tuple[str, ...], key_at: int) -> list[str]:
 
 
 def _write_truth(path: Path, rows: list[list[str]]) -> None:
+    path.parent.mkdir(exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(TRUTH_HEADER)
@@ -943,7 +944,7 @@ def write_customs() -> None:
             consignee = CUSTOMS_CONSIGNEES[(i * 7) % len(CUSTOMS_CONSIGNEES)]
             writer.writerow([i, desc, cas, hs, qty, unit, origin, consignee])
             truth.append(_truth_row(i, row, 5))
-    _write_truth(HERE / "customs_import_declaration.truth.csv", truth)
+    _write_truth(HERE / "truth" / "customs_import_declaration.truth.csv", truth)
 
 
 def write_broker() -> None:
@@ -962,7 +963,7 @@ def write_broker() -> None:
         ws.append([i, product, cas or None, tariff, float(qty), uom, origin, importer])
         truth.append(_truth_row(i, row, 5))
     wb.save(HERE / "broker_file.xlsx")
-    _write_truth(HERE / "broker_file.truth.csv", truth)
+    _write_truth(HERE / "truth" / "broker_file.truth.csv", truth)
 
 
 def write_distributor() -> None:
@@ -980,7 +981,7 @@ def write_distributor() -> None:
             buyer = DISTRIBUTOR_BUYERS[(i * 2) % len(DISTRIBUTOR_BUYERS)]
             writer.writerow([i, name, cas, qty, unit, dest, buyer])
             truth.append(_truth_row(i, row, 4))
-    _write_truth(HERE / "distributor_orders.truth.csv", truth)
+    _write_truth(HERE / "truth" / "distributor_orders.truth.csv", truth)
 
 
 def main() -> None:

@@ -6,21 +6,20 @@ set true, all in the caller's transaction: readers only ever see complete screen
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from precursorwatch.errors import QueryError
-from precursorwatch.models import RISKS, DeclarationLine, LineResult
+from precursorwatch.models import DeclarationLine, LineResult
 from precursorwatch.serial import from_json, to_json
-from precursorwatch.store.audit import record_audit
 from precursorwatch.store.records import HistoryRow, ScreeningRecord, ScreeningSummary
-from precursorwatch.store.tables import screening, screening_line, utcnow
+from precursorwatch.store.stream import begin_screening, finish_screening
+from precursorwatch.store.tables import screening, screening_line
 
 #: Lines sent to the database per executemany batch.
 _BATCH = 5_000
@@ -72,40 +71,20 @@ def save_screening(
 
     An audit event "screening.saved" is recorded in the same transaction.
     """
-    screening_id = uuid.uuid4().hex
     by_risk = Counter(result.risk for _, result in lines)
     flagged = sum(1 for _, result in lines if result.flagged)
-    session.execute(
-        insert(screening).values(
-            id=screening_id,
-            created_at=utcnow(),
-            actor=actor,
-            input_name=input_name,
-            input_hash=input_hash,
-            list_versions=dict(list_versions),
-            line_count=len(lines),
-            flagged_count=flagged,
-            by_risk={risk: by_risk.get(risk, 0) for risk in (*RISKS, *sorted(by_risk))},
-            complete=False,
-        )
-    )
+    screening_id = begin_screening(
+        session=session, actor=actor, input_name=input_name, input_hash=input_hash,
+        list_versions=list_versions,
+    )  # fmt: skip
     rows = [_line_row(screening_id, i, line, result) for i, (line, result) in enumerate(lines)]
     for start in range(0, len(rows), _BATCH):
         session.execute(insert(screening_line), rows[start : start + _BATCH])
-    session.execute(update(screening).where(screening.c.id == screening_id).values(complete=True))
-    record_audit(
-        session=session,
-        actor=actor,
-        action="screening.saved",
-        detail={
-            "screening_id": screening_id,
-            "input_name": input_name,
-            "input_hash": input_hash,
-            "lines": len(lines),
-            "flagged": flagged,
-            "list_versions": dict(list_versions),
-        },
-    )
+    finish_screening(
+        session=session, screening_id=screening_id, actor=actor, input_name=input_name,
+        input_hash=input_hash, list_versions=list_versions, line_count=len(lines),
+        flagged=flagged, by_risk=by_risk,
+    )  # fmt: skip
     return screening_id
 
 

@@ -81,7 +81,8 @@ def init(db: DbOption = None) -> None:
         outcomes = load_bundled_lists(store, settings.lists_dir)
     out.print(f"store: {mask_url(settings.resolved_database_url())}", highlight=False)
     changed = [o for o in outcomes if o.status != "unchanged"]
-    out.print(f"{len(outcomes)} bundled lists, {len(changed)} new or updated", highlight=False)
+    news = f"; {len(changed)} got a new version now" if changed else ""
+    out.print(f"{len(outcomes)} bundled lists loaded and current{news}", highlight=False)
     _print_summaries(store)
 
 

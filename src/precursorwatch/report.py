@@ -81,7 +81,11 @@ def csv_columns(frame: pd.DataFrame) -> list[Sequence[str]]:
         elif name == "flagged":
             cols.append(np.where(frame["flagged"].to_numpy(dtype=bool), "true", "false").tolist())
         elif name == "score":
-            cols.append([f"{v:.3f}" for v in frame["score"].to_numpy(dtype=float).tolist()])
+            codes, uniques = pd.factorize(
+                frame["score"].to_numpy(dtype=float), use_na_sentinel=False
+            )
+            texts = np.asarray([f"{v:.3f}" for v in uniques], dtype=object)
+            cols.append(texts[codes].tolist())
         else:
             cols.append(_cells(frame[name].to_numpy(dtype=object)))
     return cols

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -24,20 +25,8 @@ from precursorwatch.store.tables import screening, screening_line
 #: Lines sent to the database per executemany batch.
 _BATCH = 5_000
 
-_DECLARATION_COLUMNS = (
-    "row",
-    "line_id",
-    "description",
-    "cas",
-    "hs_code",
-    "quantity",
-    "unit",
-    "smiles",
-    "origin",
-    "destination",
-    "consignor",
-    "consignee",
-)
+#: Declaration fields stored as columns (warnings go in a JSON column of their own).
+_DECLARATION_COLUMNS = tuple(f.name for f in fields(DeclarationLine) if f.name != "warnings")
 
 
 def _line_row(

@@ -58,17 +58,7 @@ def visible_lists(state: StateDep, role: str) -> list[ListOut]:
     with state.store.session(write=False) as session:
         summaries = list_summaries(session=session)
     return [
-        ListOut(
-            code=s.code,
-            title=s.title,
-            confidential=s.confidential,
-            version=s.version,
-            entries=s.entries,
-            substances=s.substances,
-            effective_date=s.effective_date,
-            imported_at=s.imported_at,
-            content_hash=s.content_hash,
-        )
+        ListOut.model_validate(s, from_attributes=True)
         for s in summaries
         if sees_confidential(role) or not s.confidential
     ]

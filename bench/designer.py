@@ -131,10 +131,10 @@ def _measure(item: tuple[str, str]) -> Row | None:
 
     name, smiles = item
     ident, _ = chem.identity(smiles)
-    if ident is None or ident.skeleton in _INDEX.by_skeleton:  # listed or a salt of one
+    if ident is None or _INDEX.keys_by_skeleton(ident):  # listed or a salt of one
         return None
-    hits = derivative_hits(ident.parent_smiles, _INDEX)
-    cands = similar_candidates(ident.parent_smiles, _INDEX)
+    hits = derivative_hits(ident, _INDEX)
+    cands = similar_candidates(ident, _INDEX)
     return Row(
         name,
         smiles,

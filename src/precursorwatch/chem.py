@@ -6,14 +6,14 @@ available through :func:`parse_smiles`), and RDKit's C++ log is silenced per cal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from rdkit import Chem, DataStructs, RDLogger
-from rdkit.Chem import rdFingerprintGenerator
+from rdkit.Chem import rdFingerprintGenerator, rdMolDescriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 
@@ -64,22 +64,120 @@ MAX_HEAVY_ATOMS = 200
 MAX_SMILES_CHARS = 20 * MAX_HEAVY_ATOMS
 
 
-@dataclass(frozen=True, slots=True)
 class Identity:
     """Identity layers of a declared structure, computed once (after RDKit RegistrationHash).
 
-    ``parent_smiles`` is the standardised parent: largest organic fragment, neutralised, stereo
-    kept. ``inchikey`` is the parent's full InChIKey, ``skeleton`` its first block
-    (connectivity: stereo- and isotope-insensitive). ``n_fragments`` > 1 means a salt or
-    hydrate was declared; ``declared_inchikey`` is the key of the whole declared structure.
+    ``parent`` is the standardised parent molecule: largest organic fragment, neutralised,
+    stereo kept; ``parent_smiles`` its canonical SMILES. ``inchikey`` is the parent's full
+    InChIKey, ``skeleton`` its first block (connectivity: stereo- and isotope-insensitive).
+    ``n_fragments`` > 1 means a salt or hydrate was declared; ``declared_inchikey`` is the key
+    of the whole declared structure. ``composition`` is the parent's heavy-atom element count
+    (:func:`heavy_composition`).
+
+    The parse and the parent are computed at once; the canonical SMILES and the InChIKeys
+    (about 0.2 ms each, most of a structure's cost) only when first asked for. Structures
+    with different compositions cannot share an InChIKey or a connectivity block, so the
+    matchers compare ``composition`` with the listed ones first and most structures never
+    need an InChIKey. :meth:`memo` keeps other per-structure results (transform products)
+    on the same object, so nothing is parsed twice.
     """
 
-    parent_smiles: str
-    inchikey: str
-    skeleton: str
-    declared_inchikey: str
-    n_fragments: int
-    heavy_atoms: int
+    __slots__ = ("_declared", "_memo", "_parent", "composition", "heavy_atoms", "n_fragments")
+
+    def __init__(
+        self, parent: Chem.Mol, *, declared: Chem.Mol | None, n_fragments: int, heavy_atoms: int
+    ) -> None:
+        # Molecules are kept in RDKit's binary form (~1 KB; a live molecule takes ~28 KB),
+        # so caches of many identities stay small; :attr:`parent` rebuilds it when needed.
+        self._parent: bytes = parent.ToBinary()
+        #: The declared molecule when it is not its own parent (a salt, a charged form).
+        self._declared: bytes | None = None if declared is None else declared.ToBinary()
+        self.n_fragments = n_fragments
+        self.heavy_atoms = heavy_atoms
+        self.composition = heavy_composition(parent)
+        self._memo: dict[str, Any] = {}
+        _LIVE.keep(self._parent, parent)
+
+    @property
+    def parent(self) -> Chem.Mol:
+        """The standardised parent molecule (shared: do not modify it)."""
+        return _LIVE.get(self._parent)
+
+    def memo(self, name: str, compute: Callable[[], _T]) -> _T:
+        """``compute()`` the first time ``name`` is asked for, the kept value after that."""
+        if name not in self._memo:
+            self._memo[name] = compute()
+        value: _T = self._memo[name]
+        return value
+
+    @property
+    def parent_smiles(self) -> str:
+        """Canonical SMILES of the standardised parent."""
+        return self.memo("parent_smiles", lambda: str(Chem.MolToSmiles(self.parent)))
+
+    @property
+    def inchikey(self) -> str:
+        """Full standard InChIKey of the parent ('' when InChI cannot represent it)."""
+        return self.memo("inchikey", lambda: _inchikey(self.parent))
+
+    @property
+    def skeleton(self) -> str:
+        """First block of :attr:`inchikey`: the connectivity layer."""
+        return self.inchikey.split("-")[0]
+
+    @property
+    def declared_inchikey(self) -> str:
+        """InChIKey of the whole declared structure (the parent's when it is its own)."""
+        declared = self._declared
+        if declared is None:
+            return self.inchikey
+        return self.memo("declared_inchikey", lambda: _inchikey(_from_binary(declared)))
+
+    def __repr__(self) -> str:
+        return f"Identity({self.parent_smiles!r}, n_fragments={self.n_fragments})"
+
+
+_T = TypeVar("_T")
+
+
+class _LiveMolecules:
+    """The last few molecules rebuilt from their binary form, so the matchers that look at
+    one structure in turn parse it once (a FIFO of :attr:`size` molecules)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._mols: dict[bytes, Chem.Mol] = {}
+
+    def keep(self, binary: bytes, mol: Chem.Mol) -> None:
+        if len(self._mols) >= self.size:
+            del self._mols[next(iter(self._mols))]
+        self._mols[binary] = mol
+
+    def get(self, binary: bytes) -> Chem.Mol:
+        mol = self._mols.get(binary)
+        if mol is None:
+            mol = _from_binary(binary)
+            self.keep(binary, mol)
+        return mol
+
+
+_LIVE = _LiveMolecules(256)
+
+
+def _from_binary(binary: bytes) -> Chem.Mol:
+    """A molecule from ``Mol.ToBinary()`` bytes (RDKit's stubs say str; bytes is the type)."""
+    return Chem.Mol(binary)  # type: ignore[call-overload]
+
+
+#: An atom written with a formal charge in SMILES (charges only appear inside brackets).
+_CHARGED_ATOM = re.compile(r"\[[^\]]*[+-]")
+#: One element of a molecular formula ('Cl2', 'C', 'Na').
+_FORMULA_ELEMENT = re.compile(r"([A-Z][a-z]?)(\d*)")
+
+
+def _inchikey(mol: Chem.Mol) -> str:
+    with quiet_rdkit():
+        return str(Chem.MolToInchiKey(mol) or "")
 
 
 _CHOOSER = None
@@ -107,41 +205,69 @@ def parent_mol(mol: Chem.Mol) -> Chem.Mol:
         return uncharger.uncharge(frag)
 
 
-@lru_cache(maxsize=65_536)
+#: Identities kept per process: the structures of about a million manifest lines.
+IDENTITY_CACHE_SIZE = 32_768
+
+
+@lru_cache(maxsize=IDENTITY_CACHE_SIZE)
 def identity(smiles: str) -> tuple[Identity | None, str]:
     """Identity layers of ``smiles``; ``(None, reason)`` when it cannot be parsed or is too big.
 
     Size is checked before the expensive work: a SMILES over :data:`MAX_SMILES_CHARS`
-    characters is not parsed, and the heavy atoms are counted on the unsanitised parse (linear
-    time) so that a structure over :data:`MAX_HEAVY_ATOMS` never reaches ring perception.
+    characters is not parsed, and a SMILES long enough to hold more than
+    :data:`MAX_HEAVY_ATOMS` atoms has its heavy atoms counted on an unsanitised parse (linear
+    time) so that such a structure never reaches ring perception. A structure InChI cannot
+    represent (a dummy atom ``*``) is refused: it could never be matched. A single neutral
+    fragment is its own parent (the standardisers are not run on it).
     """
     text = smiles.strip() if smiles else ""
     if len(text) > MAX_SMILES_CHARS:
         return None, (
             f"SMILES of {len(text):,} characters (limit {MAX_SMILES_CHARS:,}); not compared"
         )
-    with quiet_rdkit():
-        raw = Chem.MolFromSmiles(text, sanitize=False) if text else None
-    if raw is not None and raw.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
-        heavy = raw.GetNumHeavyAtoms()
-        return None, f"structure has {heavy} heavy atoms (limit {MAX_HEAVY_ATOMS}); not compared"
+    if len(text) > MAX_HEAVY_ATOMS:  # shorter SMILES cannot hold more atoms than characters
+        with quiet_rdkit():
+            raw = Chem.MolFromSmiles(text, sanitize=False)
+        if raw is not None and raw.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
+            heavy = raw.GetNumHeavyAtoms()
+            return None, (
+                f"structure has {heavy} heavy atoms (limit {MAX_HEAVY_ATOMS}); not compared"
+            )
     mol, reason = parse_smiles(smiles)
     if mol is None:
         return None, reason
     heavy = mol.GetNumHeavyAtoms()
     if heavy > MAX_HEAVY_ATOMS:
         return None, f"structure has {heavy} heavy atoms (limit {MAX_HEAVY_ATOMS}); not compared"
+    if "*" in text:  # a dummy atom: InChI cannot represent it
+        return None, f"no InChIKey for {_shown(smiles)}"
     with quiet_rdkit():
         n_frag = len(Chem.GetMolFrags(mol))
-        charged = any(a.GetFormalCharge() for a in mol.GetAtoms())
-        parent = parent_mol(mol)
-        key = Chem.MolToInchiKey(parent) or ""
-        # One neutral fragment is its own parent: its InChIKey is not computed twice.
-        declared_key = key if n_frag == 1 and not charged else Chem.MolToInchiKey(mol) or ""
-        parent_smiles = Chem.MolToSmiles(parent)
-    if not key:
-        return None, f"no InChIKey for {_shown(smiles)}"
-    return Identity(parent_smiles, key, key.split("-")[0], declared_key, n_frag, heavy), ""
+        # a formal charge can only be written inside brackets ([N+], [O-], [Fe+2])
+        charged = _CHARGED_ATOM.search(text) is not None
+        own_parent = n_frag == 1 and not charged
+        if own_parent:
+            parent = mol
+        elif n_frag == 1:  # one fragment is its own largest: only neutralise it
+            parent = _standardisers()[1].uncharge(mol)
+        else:
+            parent = parent_mol(mol)
+    return Identity(
+        parent, declared=None if own_parent else mol, n_fragments=n_frag, heavy_atoms=heavy
+    ), ""
+
+
+def same_parent(a: Identity, b: Identity) -> bool:
+    """True when two structures have the same standardised parent (equal InChIKeys).
+
+    Compositions are compared first and canonical SMILES next, so InChIKeys are computed only
+    for two different SMILES of the same composition (tautomers, for instance).
+    """
+    if a is b:
+        return True
+    if a.composition != b.composition:
+        return False
+    return a.parent_smiles == b.parent_smiles or a.inchikey == b.inchikey != ""
 
 
 def heavy_composition(mol: Chem.Mol) -> str:
@@ -151,17 +277,11 @@ def heavy_composition(mol: Chem.Mol) -> str:
     same substance, whatever their charge or hydrogens.
     """
     counts: dict[str, int] = {}
-    for atom in mol.GetAtoms():
-        symbol = atom.GetSymbol()
+    # the molecular formula (C++, isotopes merged) is four times faster than visiting atoms
+    for symbol, n in _FORMULA_ELEMENT.findall(rdMolDescriptors.CalcMolFormula(mol)):
         if symbol != "H":
-            counts[symbol] = counts.get(symbol, 0) + 1
+            counts[symbol] = counts.get(symbol, 0) + (int(n) if n else 1)
     return "".join(f"{s}{n}" for s, n in sorted(counts.items()))
-
-
-def composition_of(smiles: str) -> str:
-    """:func:`heavy_composition` of a SMILES ('' when it does not parse)."""
-    mol, _ = parse_smiles(smiles)
-    return heavy_composition(mol) if mol is not None else ""
 
 
 # --- patterns and fingerprints ----------------------------------------------------------------
@@ -197,15 +317,9 @@ def smiles_matches_smarts(smiles: str, smarts: str, *, parent: bool = False) -> 
         return bool((parent_mol(mol) if parent else mol).HasSubstructMatch(pattern))
 
 
-@lru_cache(maxsize=65_536)
-def substructure_flags(parent_smiles: str, patterns: tuple[str, ...]) -> tuple[bool, ...]:
-    """For each SMARTS of ``patterns``, whether the (already standardised) parent contains it.
-
-    The parent is parsed once for all patterns; all False when it does not parse.
-    """
-    mol, _ = parse_smiles(parent_smiles)
-    if mol is None:
-        return tuple(False for _ in patterns)
+def substructure_flags(mol: Chem.Mol, patterns: tuple[str, ...]) -> tuple[bool, ...]:
+    """For each SMARTS of ``patterns``, whether ``mol`` (a standardised parent) contains it;
+    False for a pattern that does not compile."""
     flags = []
     with quiet_rdkit():
         for smarts in patterns:

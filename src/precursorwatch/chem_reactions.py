@@ -16,7 +16,7 @@ from rdkit import Chem
 from rdkit.Chem import rdChemReactions
 from rdkit.Chem.rdChemReactions import ChemicalReaction
 
-from precursorwatch.chem import heavy_composition, identity, parse_smiles, quiet_rdkit
+from precursorwatch.chem import Identity, heavy_composition, identity, parse_smiles, quiet_rdkit
 from precursorwatch.transforms import TRANSFORMS, Transform
 
 #: Structures larger than this are not transformed (bounded work per declared molecule).
@@ -188,6 +188,16 @@ class Derivatives:
 
     heavy_atoms: int
     products: tuple[Product, ...]
+
+
+def derivatives_of(ident: Identity) -> Derivatives:
+    """:func:`derivatives` of a structure's standardised parent, computed once per
+    :class:`~precursorwatch.chem.Identity` (no SMILES round trip)."""
+    parent = ident.parent
+    return ident.memo(
+        "derivatives",
+        lambda: Derivatives(int(parent.GetNumHeavyAtoms()), tuple(transform_mol(parent))),
+    )
 
 
 @lru_cache(maxsize=20_000)

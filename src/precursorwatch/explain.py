@@ -15,7 +15,7 @@ import pandas as pd
 
 from precursorwatch import chem
 from precursorwatch.chem_depict import depict, depict_pair
-from precursorwatch.chem_reactions import derivatives
+from precursorwatch.chem_reactions import derivatives_of
 from precursorwatch.errors import InputError
 from precursorwatch.identify import identify_descriptions
 from precursorwatch.models import STRUCTURE_MATCH_TYPES as STRUCTURE_TYPES
@@ -116,7 +116,7 @@ def _steps(declared_smiles: str, listed_key: str, screener: Screener) -> tuple[S
         return ()
     by_name = {t.name: t for t in TRANSFORMS}
     index = screener.index
-    for product in derivatives(ident.parent_smiles).products:
+    for product in derivatives_of(ident).products:
         keys = index.by_inchikey.get(product.inchikey) or index.by_skeleton.get(
             product.inchikey.split("-")[0], set()
         )

@@ -9,6 +9,7 @@ folded names fuzzy matching compares against.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Set
 from dataclasses import dataclass, field
 
 from precursorwatch import chem
@@ -31,6 +32,9 @@ LIST_LABELS: dict[str, str] = {
 
 #: Lists whose substances make a line high risk on identity alone (the rest: see scoring).
 TOP_CATEGORY_CODES = frozenset({"UN-T1", "EU-CAT1"})
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,23 @@ class ListIndex:
     fuzzy_keys: list[str] = field(default_factory=list)
     compositions: set[str] = field(default_factory=set)
     max_name_tokens: int = 1
+
+    def keys_by_inchikey(self, ident: chem.Identity) -> Set[str]:
+        """Listed keys whose parent has the full InChIKey of ``ident``'s parent.
+
+        A structure whose heavy-atom composition no listed substance has cannot share its
+        InChIKey: the answer is then empty without computing the key.
+        """
+        if ident.composition not in self.compositions:
+            return _NONE
+        return self.by_inchikey.get(ident.inchikey, _NONE)
+
+    def keys_by_skeleton(self, ident: chem.Identity) -> Set[str]:
+        """Listed keys whose parent has ``ident``'s connectivity block (stereo ignored);
+        empty, without an InChIKey, when the composition is not listed."""
+        if ident.composition not in self.compositions:
+            return _NONE
+        return self.by_skeleton.get(ident.skeleton, _NONE)
 
     def substance(self, key: str) -> Substance:
         """The substance with ``key`` (KeyError when the watchlist has none)."""
@@ -124,7 +145,7 @@ def build_index(watchlist: Watchlist) -> ListIndex:
         if sub.smiles:
             ident, _ = chem.identity(sub.smiles)
             if ident is not None:
-                index.compositions.add(chem.composition_of(ident.parent_smiles))
+                index.compositions.add(ident.composition)
                 index.by_inchikey.setdefault(ident.inchikey, set()).add(key)
                 index.by_skeleton.setdefault(ident.skeleton, set()).add(key)
         for code in sub.hs_codes:

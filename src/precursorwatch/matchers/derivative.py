@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from precursorwatch import chem
-from precursorwatch.chem_reactions import derivatives
+from precursorwatch.chem_reactions import derivatives_of
 from precursorwatch.index import TOP_CATEGORY_CODES, ListIndex
 from precursorwatch.matchers.base import Declared, StructureId, describe_structure
 from precursorwatch.models import Evidence
@@ -52,13 +52,13 @@ def declared_structures(declared: Declared) -> list[StructureId]:
     Unparsable structures are left out.
     """
     out = [s for s in declared.structures if s.identity is not None]
-    seen = {s.identity.inchikey for s in out if s.identity is not None}
+    seen = [s.identity for s in out if s.identity is not None]
     for cas, known in declared.cas_known.items():
         if not known.smiles:
             continue
         ident, _ = chem.identity(known.smiles)
-        if ident is not None and ident.inchikey not in seen:
-            seen.add(ident.inchikey)
+        if ident is not None and not any(chem.same_parent(ident, other) for other in seen):
+            seen.append(ident)
             out.append(StructureId(known.smiles, "pubchem", ident, f"CAS {cas}"))
     return out
 
@@ -88,12 +88,12 @@ class Hit:
     masked: bool
 
 
-def derivative_hits(parent_smiles: str, index: ListIndex) -> list[Hit]:
-    """Every listed substance up to two transforms make of ``parent_smiles``, unweighed.
+def derivative_hits(ident: chem.Identity, index: ListIndex) -> list[Hit]:
+    """Every listed substance up to two transforms make of ``ident``'s parent, unweighed.
 
-    ``[]`` when the structure cannot be parsed, is too large or nothing listed is reached.
+    ``[]`` when the structure is too large or nothing listed is reached.
     """
-    result = derivatives(parent_smiles)
+    result = derivatives_of(ident)
     if not result.heavy_atoms:
         return []
     masked = masked_skeletons()
@@ -124,9 +124,9 @@ def match_derivative(declared: Declared, index: ListIndex) -> list[Evidence]:
     found: dict[tuple[str, str], Evidence] = {}
     for s in declared_structures(declared):
         ident = s.identity
-        if ident is None or ident.skeleton in index.by_skeleton:
+        if ident is None or index.keys_by_skeleton(ident):
             continue
-        for hit in derivative_hits(ident.parent_smiles, index):
+        for hit in derivative_hits(ident, index):
             score = derivative_score(
                 share=hit.share, top=hit.top, masked=hit.masked, n_steps=len(hit.steps)
             )

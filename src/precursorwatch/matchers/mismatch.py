@@ -24,7 +24,7 @@ def _description_keys(declared: Declared, index: ListIndex, *, fuzzy: bool) -> s
             keys.add(comp.fuzzy[0][0])
     for s in declared.structures:
         if s.identity is not None:
-            keys.update(index.by_skeleton.get(s.identity.skeleton, ()))
+            keys.update(index.keys_by_skeleton(s.identity))
     return keys
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from precursorwatch import chem
@@ -18,7 +19,6 @@ from precursorwatch.chem_similarity import (
     common_part,
     fingerprint,
     heavy_atoms,
-    mol_from_smiles,
     tanimoto_many,
 )
 from precursorwatch.index import ListIndex
@@ -49,6 +49,7 @@ MCS_TIMEOUT_S = 1
 @dataclass(frozen=True, slots=True)
 class _Reference:
     keys: tuple[str, ...]
+    smiles: tuple[str, ...]
     mols: tuple[Any, ...]
     fps: list[Any]
 
@@ -61,17 +62,18 @@ def _reference(index: ListIndex) -> _Reference:
     hit = _CACHE.get(id(index))
     if hit is not None and hit[0]() is index:
         return hit[1]
-    keys, mols, fps = [], [], []
+    keys, smiles_of, mols, fps = [], [], [], []
     for key in sorted({k for ks in index.by_inchikey.values() for k in ks}):
         smiles = index.substance(key).smiles
         ident, _ = chem.identity(smiles) if smiles else (None, "")
-        mol = mol_from_smiles(ident.parent_smiles) if ident is not None else None
+        mol = ident.parent if ident is not None else None
         if mol is None or heavy_atoms(mol) < MIN_LISTED_HEAVY_ATOMS:
             continue
         keys.append(key)
+        smiles_of.append(ident.parent_smiles if ident is not None else "")
         mols.append(mol)
         fps.append(fingerprint(mol))
-    ref = _Reference(tuple(keys), tuple(mols), fps)
+    ref = _Reference(tuple(keys), tuple(smiles_of), tuple(mols), fps)
     for stale in [k for k, (r, _) in _CACHE.items() if r() is None]:
         del _CACHE[stale]
     _CACHE[id(index)] = (weakref.ref(index), ref)
@@ -107,17 +109,19 @@ class Candidate:
     measured: bool = True
 
 
-def similar_candidates(parent_smiles: str, index: ListIndex) -> list[Candidate]:
+def similar_candidates(ident: chem.Identity, index: ListIndex) -> list[Candidate]:
     """The listed substances at or above :data:`LOW_TANIMOTO` (at most
-    :data:`MAX_CANDIDATES`, best first) with their common-substructure coverages.
+    :data:`MAX_CANDIDATES`, best first) with their common-substructure coverages, compared
+    with ``ident``'s standardised parent.
 
-    Returns ``[]`` for an unparsable structure or one over :data:`MAX_DECLARED_HEAVY_ATOMS`.
+    Returns ``[]`` for a structure over :data:`MAX_DECLARED_HEAVY_ATOMS` heavy atoms.
     """
     ref = _reference(index)
-    mol = mol_from_smiles(parent_smiles)
-    if mol is None or not ref.keys or not 0 < heavy_atoms(mol) <= MAX_DECLARED_HEAVY_ATOMS:
+    mol = ident.parent
+    if not ref.keys or not 0 < heavy_atoms(mol) <= MAX_DECLARED_HEAVY_ATOMS:
         return []
-    sims = tanimoto_many(fingerprint(mol), ref.fps)
+    # kept on the identity: a structure named by several descriptions is compared once
+    sims = tanimoto_many(ident.memo("morgan", lambda: fingerprint(mol)), ref.fps)
     ranked = sorted((i for i, t in enumerate(sims) if t >= LOW_TANIMOTO), key=lambda i: -sims[i])[
         :MAX_CANDIDATES
     ]
@@ -129,7 +133,9 @@ def similar_candidates(parent_smiles: str, index: ListIndex) -> list[Candidate]:
             out.append(Candidate(ref.keys[i], sims[i], 0.0, 0.0, measured=False))
             continue
         listed = ref.mols[i]
-        common = common_part(mol, listed, timeout_s=MCS_TIMEOUT_S)
+        common = ident.memo(
+            f"mcs:{ref.smiles[i]}", partial(common_part, mol, listed, timeout_s=MCS_TIMEOUT_S)
+        )
         out.append(
             Candidate(
                 ref.keys[i],
@@ -150,9 +156,9 @@ def match_similar(declared: Declared, index: ListIndex) -> list[Evidence]:
     found: list[Evidence] = []
     for s in declared_structures(declared):
         ident = s.identity
-        if ident is None or ident.skeleton in index.by_skeleton:
+        if ident is None or index.keys_by_skeleton(ident):
             continue
-        for c in similar_candidates(ident.parent_smiles, index):
+        for c in similar_candidates(ident, index):
             score = similar_score(c.tanimoto, c.coverage, c.declared_coverage)
             if score is None:
                 continue

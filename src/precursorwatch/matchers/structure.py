@@ -22,7 +22,8 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
         if ident is None:
             continue
         share = s.share
-        for key in sorted(index.by_inchikey.get(ident.inchikey, ())):
+        same_key = index.keys_by_inchikey(ident)
+        for key in sorted(same_key):
             name = index.substance(key).name
             if ident.n_fragments == 1 and ident.declared_inchikey == ident.inchikey:
                 found.append(
@@ -50,8 +51,8 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         s.smiles,
                     )
                 )
-        if not any(e.substance_key in index.by_inchikey.get(ident.inchikey, ()) for e in found):
-            for key in sorted(index.by_skeleton.get(ident.skeleton, ())):
+        if not any(e.substance_key in same_key for e in found):
+            for key in sorted(index.keys_by_skeleton(ident)):
                 name = index.substance(key).name
                 found.append(
                     Evidence(
@@ -84,7 +85,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                     )
                 )
         patterns = tuple(f.smarts for f in index.families)
-        members = chem.substructure_flags(ident.parent_smiles, patterns)
+        members = chem.substructure_flags(ident.parent, patterns)
         for family, member in zip(index.families, members, strict=True):
             key = family.entry.substance_key
             if any(e.substance_key == key for e in found):

@@ -7,6 +7,7 @@ available through :func:`parse_smiles`), and RDKit's C++ log is silenced per cal
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -146,11 +147,11 @@ class _LiveMolecules:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._mols: dict[bytes, Chem.Mol] = {}
+        self._mols: OrderedDict[bytes, Chem.Mol] = OrderedDict()
 
     def keep(self, binary: bytes, mol: Chem.Mol) -> None:
         if len(self._mols) >= self.size:
-            del self._mols[next(iter(self._mols))]
+            self._mols.popitem(last=False)  # O(1), where a dict's first key is not
         self._mols[binary] = mol
 
     def get(self, binary: bytes) -> Chem.Mol:

@@ -128,14 +128,17 @@ def transform_mol(mol: Chem.Mol, *, max_steps: int = 2) -> list[Product]:
     if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
         return []
     with quiet_rdkit():
-        start_key = Chem.MolToSmiles(mol)
-        seen = {start_key}
+        seen: set[str] = set()
+        start_key = ""  # the molecule's own SMILES, made only once a product needs comparing
         frontier: list[tuple[Chem.Mol, tuple[str, ...], int]] = [(Chem.Mol(mol), (), 0)]
         out: list[Product] = []
         for _ in range(max_steps):
             nxt: list[tuple[Chem.Mol, tuple[str, ...], int]] = []
             for current, steps, protecting in frontier:
                 for transform, product, key in _one_step(current):
+                    if not start_key:
+                        start_key = Chem.MolToSmiles(mol)
+                        seen.add(start_key)
                     if key in seen:
                         continue
                     seen.add(key)

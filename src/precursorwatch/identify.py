@@ -10,7 +10,7 @@ the name, with cut-offs that grow with the name's length.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
@@ -174,6 +174,82 @@ def _first_pass(index: ListIndex, component: str) -> ComponentId:
     return comp
 
 
+@dataclass(frozen=True, slots=True)
+class FirstPass:
+    """Descriptions after every look-up that needs no OPSIN (:func:`first_pass`).
+
+    ``components`` holds each text's components; ``pending`` the systematic-looking names
+    still unidentified, for one OPSIN batch (:func:`finish` takes its answers).
+    """
+
+    components: dict[str, list[ComponentId]]
+    pending: frozenset[str]
+
+    def waits_for_opsin(self, text: str) -> bool:
+        """True when ``text`` has a component only OPSIN may identify."""
+        return any(
+            not c.identified and c.name in self.pending for c in self.components.get(text, ())
+        )
+
+
+def first_pass(texts: Iterable[str], index: ListIndex) -> FirstPass:
+    """Split each distinct text into components and look each up in the watch-list index
+    and the PubChem table; collect the names left for OPSIN. Never raises on user text."""
+    firsts: dict[str, list[ComponentId]] = {}
+    for text in dict.fromkeys(texts):
+        if not text or not text.strip():
+            continue
+        firsts[text] = [_first_pass(index, c) for c in split_components(text)]
+    pending = frozenset(
+        c.name
+        for comps in firsts.values()
+        for c in comps
+        if not c.identified and looks_systematic(c.name)
+    )
+    return FirstPass(firsts, pending)
+
+
+def finish(
+    first: FirstPass,
+    texts: Iterable[str],
+    index: ListIndex,
+    opsin: Mapping[str, str],
+    opsin_note: str = "",
+) -> dict[str, DescriptionId]:
+    """The :class:`DescriptionId` of each of ``texts`` (texts of ``first``): OPSIN's
+    structures (``opsin``: name -> SMILES) applied, then listed names written inside a
+    longer text, then fuzzy names. ``opsin_note`` says why OPSIN could not run ('' when it
+    did); the descriptions that needed it carry it. Texts that wait for no OPSIN answer may be
+    finished before the batch is back (pass an empty ``opsin``): the result is the same.
+    """
+    results: dict[str, DescriptionId] = {}
+    unresolved: list[tuple[str, int]] = []
+    for text in dict.fromkeys(texts):
+        comps = first.components.get(text)
+        if comps is None:
+            continue
+        done = []
+        for i, comp in enumerate(comps):
+            if not comp.identified and comp.name in opsin:
+                comp = replace(comp, smiles=opsin[comp.name], smiles_via="opsin")
+            if not comp.identified:
+                keys, term = _in_text(index, comp.name)
+                if keys:
+                    comp = replace(comp, watch_keys=keys, watch_via="in-text", watch_term=term)
+                else:
+                    unresolved.append((text, i))
+            done.append(comp)
+        waited = any(c.name in first.pending for c in done)
+        results[text] = DescriptionId(
+            text=text,
+            components=tuple(done),
+            cas_in_text=tuple(r.cas for r in cas_in_text(text)),
+            notes=(opsin_note,) if opsin_note and waited else (),
+        )
+    _add_fuzzy(results, unresolved, index)
+    return results
+
+
 def identify_descriptions(
     texts: Sequence[str],
     index: ListIndex,
@@ -186,47 +262,19 @@ def identify_descriptions(
     Never raises on user text. When OPSIN cannot run, systematic names stay unresolved and
     each affected description carries a note saying so.
     """
-    firsts: dict[str, list[ComponentId]] = {}
-    for text in dict.fromkeys(texts):
-        if not text or not text.strip():
-            continue
-        firsts[text] = [_first_pass(index, c) for c in split_components(text)]
-    pending = {
-        c.name
-        for comps in firsts.values()
-        for c in comps
-        if not c.identified and looks_systematic(c.name)
-    }
-    opsin: dict[str, str] = {}
-    opsin_note = ""
-    if use_opsin and pending:
-        try:
-            opsin = opsin_batch(sorted(pending), timeout_s=opsin_timeout_s)
-        except ResolverError as exc:
-            opsin_note = str(exc)
-    results: dict[str, DescriptionId] = {}
-    unresolved: list[tuple[str, int]] = []
-    for text, comps in firsts.items():
-        done = []
-        for i, comp in enumerate(comps):
-            if not comp.identified and comp.name in opsin:
-                comp = replace(comp, smiles=opsin[comp.name], smiles_via="opsin")
-            if not comp.identified:
-                keys, term = _in_text(index, comp.name)
-                if keys:
-                    comp = replace(comp, watch_keys=keys, watch_via="in-text", watch_term=term)
-                else:
-                    unresolved.append((text, i))
-            done.append(comp)
-        notes = (opsin_note,) if opsin_note and any(c.name in pending for c in done) else ()
-        results[text] = DescriptionId(
-            text=text,
-            components=tuple(done),
-            cas_in_text=tuple(r.cas for r in cas_in_text(text)),
-            notes=notes,
-        )
-    _add_fuzzy(results, unresolved, index)
-    return results
+    first = first_pass(texts, index)
+    opsin, note = run_opsin(first, use_opsin=use_opsin, timeout_s=opsin_timeout_s)
+    return finish(first, first.components, index, opsin, note)
+
+
+def run_opsin(first: FirstPass, *, use_opsin: bool, timeout_s: float) -> tuple[dict[str, str], str]:
+    """OPSIN's answers for ``first.pending`` (one batch) and '' — or no answers and why."""
+    if not use_opsin or not first.pending:
+        return {}, ""
+    try:
+        return opsin_batch(sorted(first.pending), timeout_s=timeout_s), ""
+    except ResolverError as exc:
+        return {}, str(exc)
 
 
 def _add_fuzzy(

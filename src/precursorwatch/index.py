@@ -9,8 +9,9 @@ folded names fuzzy matching compares against.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Set
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from precursorwatch import chem
 from precursorwatch.models import ListEntry, Substance, Watchlist
@@ -35,6 +36,7 @@ TOP_CATEGORY_CODES = frozenset({"UN-T1", "EU-CAT1"})
 
 
 _NONE: frozenset[str] = frozenset()
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,16 @@ class ListIndex:
     fuzzy_keys: list[str] = field(default_factory=list)
     compositions: set[str] = field(default_factory=set)
     max_name_tokens: int = 1
+    _codes: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def derived(self, name: str, build: Callable[[ListIndex], _T]) -> _T:
+        """``build(self)`` once per index: tables a matcher derives from the lists (reference
+        fingerprints, designer-precursor targets), kept as long as the index lives."""
+        if name not in self._derived:
+            self._derived[name] = build(self)
+        value: _T = self._derived[name]
+        return value
 
     def keys_by_inchikey(self, ident: chem.Identity) -> Set[str]:
         """Listed keys whose parent has the full InChIKey of ``ident``'s parent.
@@ -94,9 +106,16 @@ class ListIndex:
 
     def list_codes(self, key: str) -> tuple[str, ...]:
         """Codes of the lists naming ``key``, bundled lists first in a stable order."""
-        codes = self.watchlist.list_codes_for(key)
-        order = list(LIST_LABELS)
-        return tuple(sorted(codes, key=lambda c: (order.index(c) if c in order else 99, c)))
+        codes = self._codes.get(key)
+        if codes is None:  # the watchlist scans every entry: once per key
+            order = list(LIST_LABELS)
+            codes = self._codes[key] = tuple(
+                sorted(
+                    self.watchlist.list_codes_for(key),
+                    key=lambda c: (order.index(c) if c in order else 99, c),
+                )
+            )
+        return codes
 
     def confidential_only(self, key: str) -> bool:
         """True when every list naming ``key`` is confidential (a monitoring list)."""

@@ -47,6 +47,11 @@ def _pubchem_db() -> Any:
     return pubchem_db
 
 
+def load_pubchem() -> None:
+    """Load the PubChem table now (before forking workers, which then share it)."""
+    _pubchem_db()
+
+
 def _known(meta: Any) -> KnownChemical | None:
     if not meta:
         return None
@@ -153,6 +158,12 @@ def java_available() -> bool:
     return shutil.which("java") is not None
 
 
+#: A deep stack for long names; the client compiler only and the serial collector, which
+#: start the JVM and parse a batch of about 2,000 names in half the CPU time of the defaults
+#: (0.8 s wall, 1.2 CPU-s instead of 1.4 s, 2.5 CPU-s on the development machine).
+_JVM_OPTIONS = ("-Xss8m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+
+
 def opsin_batch(names: list[str], *, timeout_s: float = 60.0) -> dict[str, str]:
     """Parse systematic names with OPSIN in ONE JVM; name -> SMILES for those that parse.
 
@@ -170,7 +181,7 @@ def opsin_batch(names: list[str], *, timeout_s: float = 60.0) -> dict[str, str]:
         )
     try:
         proc = subprocess.run(
-            ["java", "-Xss8m", "-jar", str(_opsin_jar()), "-osmi"],
+            ["java", *_JVM_OPTIONS, "-jar", str(_opsin_jar()), "-osmi"],
             input="\n".join(unique) + "\n",
             capture_output=True,
             text=True,

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from precursorwatch import chem
-from precursorwatch.identify import ComponentId, DescriptionId, identify_descriptions
+from precursorwatch.identify import ComponentId, DescriptionId, finish, first_pass, run_opsin
 from precursorwatch.index import ListIndex, build_index
 from precursorwatch.matchers import MATCHERS, Declared, StructureId
 from precursorwatch.matchers.derivative import match_derivative
@@ -32,10 +33,12 @@ from precursorwatch.normalise import CasReading, normalise_hs, read_cas
 from precursorwatch.resolve import (
     RESOLVER_VERSION,
     KnownChemical,
+    load_pubchem,
     pubchem_by_cas,
     pubchem_by_inchikey,
 )
 from precursorwatch.scoring import score_line
+from precursorwatch.serial import from_json, to_json
 from precursorwatch.thresholds import threshold_note
 
 #: Canonical input columns the engine reads (others are carried through untouched).
@@ -99,25 +102,6 @@ class ResolutionCache(Protocol):
     def put_many(self, namespace: str, values: Mapping[str, dict[str, Any]]) -> None: ...
 
 
-def _description_from_json(data: Mapping[str, Any]) -> DescriptionId:
-    comps = tuple(
-        ComponentId(
-            **{
-                **c,
-                "watch_keys": tuple(c["watch_keys"]),
-                "fuzzy": tuple(tuple(f) for f in c["fuzzy"]),
-            }
-        )
-        for c in data["components"]
-    )
-    return DescriptionId(
-        text=data["text"],
-        components=comps,
-        cas_in_text=tuple(data["cas_in_text"]),
-        notes=tuple(data["notes"]),
-    )
-
-
 @cache
 def engine_digest() -> str:
     """A digest of the engine's code, RDKit's and ``chemicals``' versions (cache keys use it).
@@ -158,23 +142,25 @@ def _evidence_from_dicts(items: Sequence[Mapping[str, Any]]) -> list[Evidence]:
     return [Evidence(**{**e, "list_codes": tuple(e["list_codes"])}) for e in items]
 
 
-def _result_to_json(result: LineResult) -> dict[str, Any]:
-    d = asdict(result)
-    d["lists"] = list(result.lists)
-    d["warnings"] = list(result.warnings)
-    d["evidence"] = [evidence_to_dict(e) for e in result.evidence]
-    return d
+#: A judged distinct declaration: its result without the evidence, and the evidence as the
+#: JSON text every line of it carries (built once; a warm run never parses it).
+Template = tuple[LineResult, str]
 
 
-def _result_from_json(d: Mapping[str, Any]) -> LineResult:
-    return LineResult(
-        **{
-            **d,
-            "lists": tuple(d["lists"]),
-            "warnings": tuple(d["warnings"]),
-            "evidence": tuple(_evidence_from_dicts(d["evidence"])),
-        }
-    )
+def _template(result: LineResult) -> Template:
+    evidence = json.dumps([evidence_to_dict(e) for e in result.evidence])
+    return replace(result, evidence=()), evidence
+
+
+def _template_to_json(template: Template) -> dict[str, Any]:
+    data: dict[str, Any] = to_json(template[0])
+    del data["evidence"]
+    data["evidence_json"] = template[1]
+    return data
+
+
+def _template_from_json(data: Mapping[str, Any]) -> Template:
+    return from_json(LineResult, data), str(data["evidence_json"])
 
 
 _EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
@@ -207,7 +193,7 @@ class Screener:
         default_factory=dict, init=False
     )
     _structures: dict[str, StructureId] = field(default_factory=dict, init=False)
-    _templates: dict[str, tuple[LineResult, str]] = field(default_factory=dict, init=False)
+    _templates: dict[str, Template] = field(default_factory=dict, init=False)
     _threshold_notes: dict[tuple[str, str, str], str] = field(default_factory=dict, init=False)
     _structure_evidence: dict[str, dict[str, list[Evidence]]] = field(
         default_factory=dict, init=False
@@ -226,25 +212,78 @@ class Screener:
 
     # --- identification, once per distinct value -------------------------------------------
 
-    def _identify(self, texts: Sequence[str]) -> None:
+    def _recall_descriptions(self, texts: Sequence[str]) -> list[str]:
+        """Take what is known of ``texts`` from memory or the persistent cache; returns the
+        distinct texts still to identify."""
         todo = [t for t in dict.fromkeys(texts) if t and t not in self._descriptions]
-        if not todo:
-            return
-        if self.cache is not None:
+        if todo and self.cache is not None:
             for text, data in self.cache.get_many(self.namespace, todo).items():
-                self._descriptions[text] = _description_from_json(data)
+                self._descriptions[text] = from_json(DescriptionId, data)
             todo = [t for t in todo if t not in self._descriptions]
-        if not todo:
-            return
+        return todo
+
+    def _identify_and_judge(
+        self, keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str], *, recall: bool
+    ) -> tuple[list[LineResult], dict[str, DescriptionId]]:
+        """Identify the new descriptions ``todo`` and judge ``keys``; results in ``keys``
+        order, and the new descriptions (kept in memory too).
+
+        OPSIN's batch (a JVM start, about a second) runs in a thread while the declarations
+        that do not wait for it are judged; the rest are judged when it answers. With
+        ``recall``, structure evidence of earlier runs is read from the persistent cache
+        (not in a forked worker: it must not use the parent's database connections).
+        """
         t0 = time.perf_counter()
-        found = identify_descriptions(
-            todo, self.index, use_opsin=self.use_opsin, opsin_timeout_s=self.opsin_timeout_s
-        )
-        self._descriptions.update(found)
+        first = first_pass(todo, self.index)
+        waiting = {t for t in todo if first.waits_for_opsin(t)}
+        opsin = None
+        if waiting:
+            opsin = _background(
+                run_opsin, first, use_opsin=self.use_opsin, timeout_s=self.opsin_timeout_s
+            )
+        described = finish(first, [t for t in todo if t not in waiting], self.index, {})
+        self._descriptions.update(described)
         self._tick("identify", t0)
-        if self.cache is not None:
+        results: list[LineResult | None] = [None] * len(keys)
+        ready = [i for i, k in enumerate(keys) if k[0] not in waiting]
+        self._judge_into(results, keys, ready, recall=recall)
+        if opsin is not None:
+            t0 = time.perf_counter()
+            later = finish(first, waiting, self.index, *opsin.result())
+            self._descriptions.update(later)
+            described.update(later)
+            self._tick("identify", t0)
+            rest = [i for i, k in enumerate(keys) if k[0] in waiting]
+            self._judge_into(results, keys, rest, recall=recall)
+        return [r for r in results if r is not None], described
+
+    def _judge_into(
+        self,
+        results: list[LineResult | None],
+        keys: Sequence[tuple[str, str, str, str]],
+        positions: Sequence[int],
+        recall: bool = False,
+    ) -> None:
+        """Judge ``keys[i]`` for each position ``i`` into ``results[i]``.
+
+        In blocks of :data:`_JUDGE_BLOCK`, so that the molecules parsed for a block are still
+        alive when its matchers run (:class:`~precursorwatch.chem.Identity` keeps few).
+        """
+        for start in range(0, len(positions), _JUDGE_BLOCK):
+            block = positions[start : start + _JUDGE_BLOCK]
+            t0 = time.perf_counter()
+            declared = [self._declared(*keys[i]) for i in block]
+            if recall:
+                self._load_structure_evidence(declared)
+            self._tick("identify", t0)
+            for i, d in zip(block, declared, strict=True):
+                results[i] = self._judge(d)
+
+    def _persist_descriptions(self, found: Mapping[str, DescriptionId]) -> None:
+        """Keep new identifications for later runs (not those with a note: OPSIN was down)."""
+        if self.cache is not None and found:
             self.cache.put_many(
-                self.namespace, {t: asdict(d) for t, d in found.items() if not d.notes}
+                self.namespace, {t: to_json(d) for t, d in found.items() if not d.notes}
             )
 
     def _read_cas(self, text: str) -> tuple[tuple[CasReading, ...], dict[str, KnownChemical]]:
@@ -339,19 +378,18 @@ class Screener:
 
     def _judge_many(self, keys: Sequence[tuple[str, str, str, str]]) -> list[LineResult]:
         """Judge distinct declarations (in ``workers`` processes when worth it)."""
-        self._identify([k[0] for k in keys])
+        todo = self._recall_descriptions([k[0] for k in keys])
         known_sigs = set(self._structure_evidence)
         loaded = known_sigs
         if self.workers > 1 and len(keys) >= _PARALLEL_MIN and _can_fork():
-            # structures are parsed in the workers: the parent would do that work serially
-            results = _judge_forked(self, keys)
+            # descriptions are identified and structures parsed in the workers: the parent
+            # would do that work serially
+            results, described = _judge_forked(self, keys, set(todo))
+            self._descriptions.update(described)
         else:
-            t0 = time.perf_counter()
-            declared = [self._declared(*k) for k in keys]
-            self._load_structure_evidence(declared)
-            self._tick("identify", t0)
+            results, described = self._identify_and_judge(keys, todo, recall=True)
             loaded = set(self._structure_evidence)
-            results = [self._judge(d) for d in declared]
+        self._persist_descriptions(described)
         if self.cache is not None:
             fresh = {
                 sig: {n: [evidence_to_dict(e) for e in evs] for n, evs in found.items()}
@@ -363,16 +401,16 @@ class Screener:
             self.cache.put_many(self.structure_namespace, fresh)
         return results
 
-    def templates(self, keys: Sequence[tuple[str, str, str, str]]) -> list[tuple[LineResult, str]]:
-        """The judged result and its evidence JSON for each distinct (description, CAS, HS
-        code, SMILES), from memory, the persistent cache or judged now."""
+    def templates(self, keys: Sequence[tuple[str, str, str, str]]) -> list[Template]:
+        """The judged result (its ``evidence`` left empty) and its evidence JSON for each
+        distinct (description, CAS, HS code, SMILES), from memory, the persistent cache or
+        judged now."""
         tkeys = ["\x1f".join(k) for k in keys]
         missing = [i for i, t in enumerate(tkeys) if t not in self._templates]
         if missing and self.cache is not None:
             got = self.cache.get_many(self.result_namespace, [tkeys[i] for i in missing])
             for t, data in got.items():
-                result = _result_from_json(data)
-                self._templates[t] = (result, _evidence_json(result))
+                self._templates[t] = _template_from_json(data)
             missing = [i for i in missing if tkeys[i] not in self._templates]
         if missing:
             if len(self._templates) > _MAX_TEMPLATES:
@@ -382,10 +420,10 @@ class Screener:
             fresh: dict[str, dict[str, Any]] = {}
             for key, result in zip(todo, self._judge_many(todo), strict=True):
                 t = "\x1f".join(key)
-                self._templates[t] = (result, _evidence_json(result))
+                template = self._templates[t] = _template(result)
                 d = self._descriptions.get(key[0])
                 if d is None or not d.notes:
-                    fresh[t] = _result_to_json(result)
+                    fresh[t] = _template_to_json(template)
             if self.cache is not None:
                 self.cache.put_many(self.result_namespace, fresh)
         return [self._templates[t] for t in tkeys]
@@ -421,6 +459,8 @@ class Screener:
         return results_from_frame(out)
 
 
+#: Declarations whose structures are parsed together before their matchers run.
+_JUDGE_BLOCK = 128
 #: Fewest distinct declarations worth forking worker processes for.
 _PARALLEL_MIN = 200
 #: Judged declarations kept in memory before the memo is emptied (bounds a long stream).
@@ -429,49 +469,69 @@ _MAX_TEMPLATES = 400_000
 _FORKED: Screener | None = None
 
 
+def _background(
+    fn: Callable[..., tuple[dict[str, str], str]], /, *args: Any, **kwargs: Any
+) -> Future[tuple[dict[str, str], str]]:
+    """``fn(*args, **kwargs)`` in a thread of its own (for a subprocess the caller waits on)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsin")
+    try:
+        return pool.submit(fn, *args, **kwargs)
+    finally:
+        pool.shutdown(wait=False)
+
+
 def _can_fork() -> bool:
     import multiprocessing
 
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _judge_part(
-    keys: Sequence[tuple[str, str, str, str]],
-) -> tuple[list[LineResult], dict[str, dict[str, list[Evidence]]], dict[str, float]]:
-    """In a forked worker: judge ``keys`` with the parent's screener; new structure evidence."""
+#: What a forked worker sends back: results in order, new structure evidence, the
+#: descriptions it identified, seconds per stage.
+_PartResult = tuple[
+    list[LineResult],
+    dict[str, dict[str, list[Evidence]]],
+    dict[str, DescriptionId],
+    dict[str, float],
+]
+
+
+def _judge_part(keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str]) -> _PartResult:
+    """In a forked worker: identify ``todo`` (this part's new descriptions, one OPSIN batch)
+    and judge ``keys`` with the parent's screener."""
     screener = _FORKED
     assert screener is not None, "worker started without a screener"
     before = set(screener._structure_evidence)
     screener.timings = {}
-    results = []
-    for key in keys:
-        t0 = time.perf_counter()
-        declared = screener._declared(*key)
-        screener._tick("identify", t0)
-        results.append(screener._judge(declared))
+    results, described = screener._identify_and_judge(keys, todo, recall=False)
     new = {s: e for s, e in screener._structure_evidence.items() if s not in before}
-    return results, new, screener.timings
+    return results, new, described, screener.timings
 
 
 def _judge_forked(
-    screener: Screener, keys: Sequence[tuple[str, str, str, str]]
-) -> list[LineResult]:
-    """Judge ``keys`` in ``screener.workers`` forked processes; results in ``keys`` order.
+    screener: Screener, keys: Sequence[tuple[str, str, str, str]], todo: set[str]
+) -> tuple[list[LineResult], dict[str, DescriptionId]]:
+    """Judge ``keys`` in ``screener.workers`` forked processes, identifying the descriptions
+    of ``todo`` there; results in ``keys`` order, and the new descriptions.
 
     Declarations are grouped by description (lines with and without a CAS number share their
-    structure work) into a few parts per worker, so a slow part does not hold the others.
+    identification and structure work) into one part per worker: each part is identified in
+    one OPSIN batch (a JVM start each), and 10,000 distinct descriptions balance well.
     """
     import multiprocessing
     import zlib
     from concurrent.futures import ProcessPoolExecutor
 
     global _FORKED
-    n_parts = screener.workers * 4
+    load_pubchem()  # once here, shared by the forked workers, instead of once in each
+    n_parts = screener.workers
     parts: list[list[int]] = [[] for _ in range(n_parts)]
     for i, key in enumerate(keys):
         parts[zlib.crc32(key[0].encode()) % n_parts].append(i)
     parts = [p for p in parts if p]
     out: list[LineResult | None] = [None] * len(keys)
+    described: dict[str, DescriptionId] = {}
+    part_todo = [list(dict.fromkeys(keys[i][0] for i in p if keys[i][0] in todo)) for p in parts]
     _FORKED = screener
     t0 = time.perf_counter()
     spent: dict[str, float] = {}
@@ -479,8 +539,9 @@ def _judge_forked(
         with ProcessPoolExecutor(
             max_workers=screener.workers, mp_context=multiprocessing.get_context("fork")
         ) as pool:
-            done = pool.map(_judge_part, [[keys[i] for i in p] for p in parts])
-            for part, (results, new, timings) in zip(parts, done, strict=True):
+            done = pool.map(_judge_part, [[keys[i] for i in p] for p in parts], part_todo)
+            for part, (results, new, identified, timings) in zip(parts, done, strict=True):
+                described.update(identified)
                 for stage, seconds in timings.items():
                     spent[stage] = spent.get(stage, 0.0) + seconds
                 for i, result in zip(part, results, strict=True):
@@ -492,11 +553,7 @@ def _judge_forked(
     wall, cpu = time.perf_counter() - t0, sum(spent.values()) or 1.0
     for stage, seconds in spent.items():  # wall time, shared in the workers' proportions
         screener.timings[stage] = screener.timings.get(stage, 0.0) + wall * seconds / cpu
-    return [r for r in out if r is not None]
-
-
-def _evidence_json(result: LineResult) -> str:
-    return json.dumps([evidence_to_dict(e) for e in result.evidence])
+    return [r for r in out if r is not None], described
 
 
 def results_from_frame(out: pd.DataFrame) -> list[LineResult]:

@@ -9,7 +9,6 @@ both the similarity and the coverage are high. The cut-offs were chosen with
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -54,30 +53,23 @@ class _Reference:
     fps: list[Any]
 
 
-_CACHE: dict[int, tuple[weakref.ref[ListIndex], _Reference]] = {}
-
-
 def _reference(index: ListIndex) -> _Reference:
     """Listed organic substances with their parents and fingerprints, once per index."""
-    hit = _CACHE.get(id(index))
-    if hit is not None and hit[0]() is index:
-        return hit[1]
+    return index.derived("similar-reference", _build_reference)
+
+
+def _build_reference(index: ListIndex) -> _Reference:
     keys, smiles_of, mols, fps = [], [], [], []
     for key in sorted({k for ks in index.by_inchikey.values() for k in ks}):
         smiles = index.substance(key).smiles
         ident, _ = chem.identity(smiles) if smiles else (None, "")
-        mol = ident.parent if ident is not None else None
-        if mol is None or heavy_atoms(mol) < MIN_LISTED_HEAVY_ATOMS:
+        if ident is None or heavy_atoms(ident.parent) < MIN_LISTED_HEAVY_ATOMS:
             continue
         keys.append(key)
-        smiles_of.append(ident.parent_smiles if ident is not None else "")
-        mols.append(mol)
-        fps.append(fingerprint(mol))
-    ref = _Reference(tuple(keys), tuple(smiles_of), tuple(mols), fps)
-    for stale in [k for k, (r, _) in _CACHE.items() if r() is None]:
-        del _CACHE[stale]
-    _CACHE[id(index)] = (weakref.ref(index), ref)
-    return ref
+        smiles_of.append(ident.parent_smiles)
+        mols.append(ident.parent)
+        fps.append(fingerprint(ident.parent))
+    return _Reference(tuple(keys), tuple(smiles_of), tuple(mols), fps)
 
 
 def similar_score(tanimoto: float, coverage: float, declared_coverage: float) -> float | None:

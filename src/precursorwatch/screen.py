@@ -224,9 +224,9 @@ class Screener:
 
     def _identify_and_judge(
         self, keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str], *, recall: bool
-    ) -> tuple[list[LineResult], dict[str, DescriptionId]]:
-        """Identify the new descriptions ``todo`` and judge ``keys``; results in ``keys``
-        order, and the new descriptions (kept in memory too).
+    ) -> tuple[list[Template], dict[str, DescriptionId]]:
+        """Identify the new descriptions ``todo`` and judge ``keys``; their templates in
+        ``keys`` order, and the new descriptions (kept in memory too).
 
         OPSIN's batch (a JVM start, about a second) runs in a thread while the declarations
         that do not wait for it are judged; the rest are judged when it answers. With
@@ -255,7 +255,7 @@ class Screener:
             self._tick("identify", t0)
             rest = [i for i, k in enumerate(keys) if k[0] in waiting]
             self._judge_into(results, keys, rest, recall=recall)
-        return [r for r in results if r is not None], described
+        return [_template(r) for r in results if r is not None], described
 
     def _judge_into(
         self,
@@ -376,7 +376,7 @@ class Screener:
             if all(n in data for n in names):
                 self._structure_evidence[sig] = {n: _evidence_from_dicts(data[n]) for n in names}
 
-    def _judge_many(self, keys: Sequence[tuple[str, str, str, str]]) -> list[LineResult]:
+    def _judge_many(self, keys: Sequence[tuple[str, str, str, str]]) -> list[Template]:
         """Judge distinct declarations (in ``workers`` processes when worth it)."""
         todo = self._recall_descriptions([k[0] for k in keys])
         known_sigs = set(self._structure_evidence)
@@ -416,11 +416,12 @@ class Screener:
             if len(self._templates) > _MAX_TEMPLATES:
                 self._templates.clear()
                 self._structure_evidence.clear()
+                self._structures.clear()
             todo = [keys[i] for i in missing]
             fresh: dict[str, dict[str, Any]] = {}
-            for key, result in zip(todo, self._judge_many(todo), strict=True):
+            for key, template in zip(todo, self._judge_many(todo), strict=True):
                 t = "\x1f".join(key)
-                template = self._templates[t] = _template(result)
+                self._templates[t] = template
                 d = self._descriptions.get(key[0])
                 if d is None or not d.notes:
                     fresh[t] = _template_to_json(template)
@@ -486,10 +487,10 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-#: What a forked worker sends back: results in order, new structure evidence, the
-#: descriptions it identified, seconds per stage.
+#: What a forked worker sends back: templates in order (their evidence JSON made there, in
+#: parallel), new structure evidence, the descriptions it identified, seconds per stage.
 _PartResult = tuple[
-    list[LineResult],
+    list[Template],
     dict[str, dict[str, list[Evidence]]],
     dict[str, DescriptionId],
     dict[str, float],
@@ -498,21 +499,21 @@ _PartResult = tuple[
 
 def _judge_part(keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str]) -> _PartResult:
     """In a forked worker: identify ``todo`` (this part's new descriptions, one OPSIN batch)
-    and judge ``keys`` with the parent's screener."""
+    and judge ``keys`` with the parent's screener; see :data:`_PartResult`."""
     screener = _FORKED
     assert screener is not None, "worker started without a screener"
     before = set(screener._structure_evidence)
     screener.timings = {}
-    results, described = screener._identify_and_judge(keys, todo, recall=False)
+    judged, described = screener._identify_and_judge(keys, todo, recall=False)
     new = {s: e for s, e in screener._structure_evidence.items() if s not in before}
-    return results, new, described, screener.timings
+    return judged, new, described, screener.timings
 
 
 def _judge_forked(
     screener: Screener, keys: Sequence[tuple[str, str, str, str]], todo: set[str]
-) -> tuple[list[LineResult], dict[str, DescriptionId]]:
+) -> tuple[list[Template], dict[str, DescriptionId]]:
     """Judge ``keys`` in ``screener.workers`` forked processes, identifying the descriptions
-    of ``todo`` there; results in ``keys`` order, and the new descriptions.
+    of ``todo`` there; templates in ``keys`` order, and the new descriptions.
 
     Declarations are grouped by description (lines with and without a CAS number share their
     identification and structure work) into one part per worker: each part is identified in
@@ -529,7 +530,7 @@ def _judge_forked(
     for i, key in enumerate(keys):
         parts[zlib.crc32(key[0].encode()) % n_parts].append(i)
     parts = [p for p in parts if p]
-    out: list[LineResult | None] = [None] * len(keys)
+    out: list[Template | None] = [None] * len(keys)
     described: dict[str, DescriptionId] = {}
     part_todo = [list(dict.fromkeys(keys[i][0] for i in p if keys[i][0] in todo)) for p in parts]
     _FORKED = screener
@@ -540,12 +541,12 @@ def _judge_forked(
             max_workers=screener.workers, mp_context=multiprocessing.get_context("fork")
         ) as pool:
             done = pool.map(_judge_part, [[keys[i] for i in p] for p in parts], part_todo)
-            for part, (results, new, identified, timings) in zip(parts, done, strict=True):
+            for part, (judged, new, identified, timings) in zip(parts, done, strict=True):
                 described.update(identified)
                 for stage, seconds in timings.items():
                     spent[stage] = spent.get(stage, 0.0) + seconds
-                for i, result in zip(part, results, strict=True):
-                    out[i] = result
+                for i, template in zip(part, judged, strict=True):
+                    out[i] = template
                 for sig, found in new.items():
                     screener._structure_evidence.setdefault(sig, found)
     finally:
@@ -553,7 +554,7 @@ def _judge_forked(
     wall, cpu = time.perf_counter() - t0, sum(spent.values()) or 1.0
     for stage, seconds in spent.items():  # wall time, shared in the workers' proportions
         screener.timings[stage] = screener.timings.get(stage, 0.0) + wall * seconds / cpu
-    return [r for r in out if r is not None], described
+    return [t for t in out if t is not None], described
 
 
 def results_from_frame(out: pd.DataFrame) -> list[LineResult]:

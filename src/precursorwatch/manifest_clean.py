@@ -8,6 +8,7 @@ that line's ``warnings``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -94,7 +95,7 @@ class Finisher:
         present = (ids != "").to_numpy(dtype=bool)
         if not present.any():
             return
-        hashes = pd.util.hash_pandas_object(ids[present], index=False).to_numpy(np.uint64)
+        hashes = _hashes(ids[present].to_numpy(dtype=object))
         repeated = pd.Series(hashes).duplicated().to_numpy()
         if len(self.seen_ids):
             order = np.argsort(hashes)  # sorted needles search ~4x faster
@@ -106,7 +107,16 @@ class Finisher:
             where = np.flatnonzero(present)[repeated]
             message = [f"line_id {i!r} repeats an earlier line" for i in ids.to_numpy()[where]]
             _add_warning(warns, where, np.array(message, dtype=object))
-        self.seen_ids = np.sort(np.concatenate((self.seen_ids, hashes[~repeated])))
+        # two sorted runs: a stable sort merges them in linear time
+        fresh = np.sort(hashes[~repeated])
+        self.seen_ids = np.sort(np.concatenate((self.seen_ids, fresh)), kind="stable")
+
+
+def _hashes(values: np.ndarray) -> np.ndarray:
+    """64-bit hashes of text values: Python's own string hash (cached on each string, so
+    several times faster than pandas' hashing); they only need to agree within one process."""
+    found: np.ndarray = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+    return found.view(np.uint64)
 
 
 #: Quantities written as a plain decimal number: they always read cleanly (only the unit can warn).
@@ -152,34 +162,51 @@ def _warn_quantities(qty: pd.Series, unit: pd.Series, warns: np.ndarray) -> None
         return
     plain = qty.str.fullmatch(_PLAIN_NUMBER, na=False).to_numpy(dtype=bool)
     messages = np.full(len(qty), "", dtype=object)
-    units = unit.to_numpy(dtype=object)
-    texts = qty.to_numpy(dtype=object)
-    unit_notes = {u: normalise_unit(str(u))[1] for u in pd.unique(unit[given & plain])}
-    for i in np.flatnonzero(given & plain):
-        messages[i] = unit_notes[units[i]]
-    pair_notes: dict[tuple[str, str], str] = {}
-    for i in np.flatnonzero(given & ~plain):
-        pair = (str(texts[i]), str(units[i]))
-        if pair not in pair_notes:
-            pair_notes[pair] = parse_quantity(*pair)[2]
-        messages[i] = pair_notes[pair]
+    rows = np.flatnonzero(given & plain)
+    messages[rows] = _per_distinct(lambda u: normalise_unit(u)[1], unit.iloc[rows])
+    rows = np.flatnonzero(given & ~plain)
+    messages[rows] = _per_distinct(
+        lambda q, u: parse_quantity(q, u)[2], qty.iloc[rows], unit.iloc[rows]
+    )
     where = np.flatnonzero(messages != "")
     if len(where):
         _add_warning(warns, where, messages[where])
 
 
+def _per_distinct(note: Callable[..., str], *columns: pd.Series) -> np.ndarray:
+    """``note`` of the values (text) of each row of ``columns``, computed once per distinct
+    combination of values."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        codes, uniques = pd.factorize(col, use_na_sentinel=False)
+        key = key * len(uniques) + codes
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    values = [col.iloc[first].to_numpy(dtype=object) for col in columns]
+    notes = np.asarray([note(*map(str, v)) for v in zip(*values, strict=True)], dtype=object)
+    taken: np.ndarray = notes[inverse]
+    return taken
+
+
+#: A CAS number written the canonical way, whose reading is never empty (the first digit
+#: is not 0, so 5 to 10 digits remain once leading zeros are stripped).
+_CANONICAL_CAS = r"[1-9][0-9]{1,6}-[0-9]{2}-[0-9]"
+
+
 def _warn_cas(cas: pd.Series, warns: np.ndarray) -> None:
     """Warn on lines whose CAS field holds no CAS-like number at all (the screen then goes by
-    name and structure); a number with a wrong check digit is reported in the result's reason."""
+    name and structure); a number with a wrong check digit is reported in the result's reason.
+    Canonically written numbers are let through without reading them."""
     from precursorwatch.normalise import read_cas
 
-    given = cas[cas != ""]
-    if given.empty:
+    odd = (cas != "").to_numpy(dtype=bool) & ~cas.str.fullmatch(_CANONICAL_CAS).to_numpy(dtype=bool)
+    rows = np.flatnonzero(odd)
+    if not len(rows):
         return
-    unread = {v for v in pd.unique(given) if not read_cas(str(v))}
+    values = cas.iloc[rows]
+    unread = {v for v in pd.unique(values) if not read_cas(str(v))}
     if not unread:
         return
-    where = np.flatnonzero(cas.isin(unread).to_numpy(dtype=bool))
+    where = rows[values.isin(unread).to_numpy(dtype=bool)]
     message = [
         f"cas {v[:40]!r} is not a CAS number (write it as 108-24-7); screened by name"
         for v in cas.to_numpy(dtype=object)[where]

@@ -101,6 +101,9 @@ class Layout:
     long_lines: bool = False
     blank_rows: bool = True
     header_line: int = 0
+    #: Every quote is where RFC 4180 puts one, no CR outside CRLF, no line of whitespace:
+    #: any CSV parser reads the lines alike (the Arrow reader may be used).
+    strict: bool = False
 
 
 def header_key(header: str) -> str:

@@ -1,0 +1,116 @@
+"""The cold path's shortcuts give the results of the long way round.
+
+Identity layers computed lazily (no InChIKey for a composition no listed substance has), a
+salt's parent without the fragment chooser, descriptions finished before OPSIN answers, and
+forked workers that identify their own descriptions with OPSIN running in a thread.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from rdkit import Chem
+from rdkit.Chem.MolStandardize import rdMolStandardize
+
+from precursorwatch import chem
+from precursorwatch.identify import finish, first_pass, identify_descriptions, run_opsin
+from precursorwatch.index import build_index
+from precursorwatch.lists import bundled_lists_dir, load_bundled
+from precursorwatch.matchers.base import Declared, StructureId
+from precursorwatch.matchers.structure import match_structures
+from precursorwatch.resolve import java_available
+from precursorwatch.screen import Screener
+from precursorwatch.streaming import CsvSink, stream_screen
+
+SALTS = [
+    "Cl.CNC(C)C(O)c1ccccc1",  # ephedrine hydrochloride
+    "[Na+].CC1(OC1c1ccccc1)C(=O)[O-]",  # BMK glycidic acid sodium salt
+    "O.O.Cl.CC(N)Cc1ccccc1",  # a hydrated amine salt
+    "CCO.CC(=O)O",  # two organic fragments: the chooser decides
+    "[K+].[O-][Mn](=O)(=O)=O",  # no organic fragment at all
+]
+SYSTEMATIC = "2-benzyl-2-methyl-1,3-dioxolane"  # P2P ethylene ketal, only OPSIN knows it
+
+needs_java = pytest.mark.skipif(not java_available(), reason="OPSIN needs Java")
+
+
+@pytest.fixture(scope="module")
+def watchlist():  # type: ignore[no-untyped-def]
+    return load_bundled(bundled_lists_dir())
+
+
+@pytest.fixture(scope="module")
+def index(watchlist):  # type: ignore[no-untyped-def]
+    return build_index(watchlist)
+
+
+@pytest.mark.parametrize("smiles", SALTS)
+def test_parent_is_what_the_fragment_chooser_and_uncharger_give(smiles: str) -> None:
+    chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
+    uncharged = rdMolStandardize.Uncharger().uncharge(chooser.choose(Chem.MolFromSmiles(smiles)))
+    ident, problem = chem.identity(smiles)
+    assert ident is not None, problem
+    assert ident.parent_smiles == Chem.MolToSmiles(uncharged)
+    assert ident.inchikey == Chem.MolToInchiKey(uncharged)
+    assert ident.declared_inchikey == Chem.MolToInchiKey(Chem.MolFromSmiles(smiles))
+
+
+def test_no_inchikey_is_computed_for_a_composition_nothing_listed_has(index) -> None:  # type: ignore[no-untyped-def]
+    ident, _ = chem.identity("CCCCCCCCCCCCCCCC(=O)OC")  # methyl palmitate, C17O2
+    assert ident is not None and ident.composition == "C17O2"
+    assert ident.composition not in index.compositions
+    found = match_structures(
+        Declared(None, structures=(StructureId("x", "pubchem", ident),)), index
+    )
+    assert found == []
+    assert "inchikey" not in ident._memo  # the expensive layer was never needed
+
+
+def test_a_listed_salt_still_matches_its_parent(index) -> None:  # type: ignore[no-untyped-def]
+    ident, _ = chem.identity("Cl.CNC(C)C(O)c1ccccc1")
+    assert ident is not None
+    declared = Declared(None, structures=(StructureId("x", "pubchem", ident, "ephedrine HCl"),))
+    kinds = {(e.kind, e.substance_key) for e in match_structures(declared, index)}
+    assert ("structure-parent", "ephedrine") in kinds
+
+
+def test_molecules_survive_their_binary_round_trip() -> None:
+    ident, _ = chem.identity("CC(=O)Cc1ccc2c(c1)OCO2")
+    assert ident is not None
+    for i in range(300):  # push it out of the few live molecules kept
+        chem.identity("C" * (i + 2))
+    assert Chem.MolToSmiles(ident.parent) == ident.parent_smiles == "CC(=O)Cc1ccc2c(c1)OCO2"
+
+
+@needs_java
+def test_descriptions_finished_before_opsin_answers_are_the_same(index) -> None:  # type: ignore[no-untyped-def]
+    texts = [SYSTEMATIC, "Toluene 99 %", "Acetone, technical grade", "Sodium chloride"]
+    whole = identify_descriptions(texts, index)
+    first = first_pass(texts, index)
+    waiting = [t for t in texts if first.waits_for_opsin(t)]
+    assert waiting == [SYSTEMATIC]
+    early = finish(first, [t for t in texts if t not in waiting], index, {})
+    late = finish(first, waiting, index, *run_opsin(first, use_opsin=True, timeout_s=60))
+    assert {**early, **late} == whole
+    assert whole[SYSTEMATIC].components[0].smiles_via == "opsin"
+
+
+@needs_java
+def test_forked_workers_with_opsin_give_the_serial_results(watchlist, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    names = [f"Ethyl {n}-oxo{'pent' if n % 2 else 'hex'}anoate" for n in range(2, 6)]
+    plain = [f"Polymer resin grade {i}" for i in range(260)]  # enough to fork workers
+    df = pd.DataFrame({"description": [SYSTEMATIC, *names, *plain, SYSTEMATIC]})
+    path = tmp_path / "m.csv"
+    df.to_csv(path, index=False)
+    one, two = io.StringIO(), io.StringIO()
+    stream_screen(path, Screener(watchlist), sinks=[CsvSink(one)])
+    forked = Screener(watchlist, workers=2)
+    stream_screen(path, forked, sinks=[CsvSink(two)])
+    assert one.getvalue() == two.getvalue()
+    out = pd.read_csv(io.StringIO(two.getvalue()), dtype=str, keep_default_na=False)
+    assert out.loc[0, "flagged"] == "true" and out.loc[0, "match_type"] == "derivative"
+    assert out.loc[0, "matched_key"] == "1-phenyl-2-propanone"
+    assert forked._descriptions[SYSTEMATIC].components[0].smiles_via == "opsin"

@@ -194,10 +194,33 @@ def parse_quantity(
     return value, symbol, "; ".join(warnings)
 
 
+#: Dimension and factor (to kilograms or litres) of each normalised symbol, exactly as pint
+#: computes them (tests compare every one with pint), so that the common units never build
+#: the registry (half a second per process).
+# fmt: off
+_SYMBOLS: dict[str, tuple[str, float]] = {
+    "kg": ("mass", 1.0), "g": ("mass", 0.001), "mg": ("mass", 1e-06), "t": ("mass", 1000.0),
+    "lb": ("mass", 0.4535923700000001), "oz": ("mass", 0.028349523125000005),
+    "L": ("volume", 1.0), "mL": ("volume", 0.001), "cL": ("volume", 0.01),
+    "hL": ("volume", 100.0), "m3": ("volume", 999.9999999999999),
+    "gal": ("volume", 3.785411783999999),
+}
+# fmt: on
+_BASE_UNIT = {"mass": "kilogram", "volume": "liter"}
+
+
+def _symbol(unit: str) -> str:
+    """The normalised symbol of a unit written as a symbol or one of its aliases ('' if not)."""
+    return unit if unit in PINT_NAMES else UNIT_ALIASES.get(unit.casefold(), "")
+
+
 @functools.lru_cache(maxsize=4096)
 def _dimension(unit: str) -> str:
     """``"mass"``, ``"volume"`` or ``""`` for a unit symbol or any unit pint can parse."""
-    name = PINT_NAMES.get(unit) or PINT_NAMES.get(UNIT_ALIASES.get(unit.casefold(), ""))
+    known = _SYMBOLS.get(_symbol(unit))
+    if known is not None:
+        return known[0]
+    name = PINT_NAMES.get(_symbol(unit))
     if not name and not _SAFE_UNIT.fullmatch(unit):
         return ""
     try:
@@ -214,7 +237,15 @@ def _dimension(unit: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _factor(unit: str, target: str) -> float | None:
     """How many ``target`` units one ``unit`` is, or ``None`` when they do not convert."""
-    name = PINT_NAMES.get(unit) or PINT_NAMES.get(UNIT_ALIASES.get(unit.casefold(), ""))
+    known = _SYMBOLS.get(_symbol(unit))
+    if known is not None and _BASE_UNIT[known[0]] == target:
+        return known[1]
+    return _pint_factor(unit, target)
+
+
+def _pint_factor(unit: str, target: str) -> float | None:
+    """:func:`_factor` computed by pint."""
+    name = PINT_NAMES.get(_symbol(unit))
     ureg = unit_registry()
     try:
         return float(ureg.Quantity(1.0, name or unit).to(target).magnitude)

@@ -442,9 +442,16 @@ class Screener:
             return pd.DataFrame(
                 {c: pd.Series(dtype=object) for c in (*OUTPUT_COLUMNS, "evidence", "warnings")}
             )
-        groups = frame.groupby(_KEY_COLUMNS, sort=False, dropna=False).ngroup().to_numpy()
-        uniques = frame[_KEY_COLUMNS].drop_duplicates()
-        keys = list(uniques.itertuples(index=False, name=None))
+        # one number per distinct declaration, in order of first appearance: the key columns
+        # factorised one by one (Arrow's dictionary encoding for Arrow strings), their codes
+        # combined pairwise so the product never overflows
+        groups = np.zeros(len(frame), dtype=np.int64)
+        for col in _KEY_COLUMNS:
+            codes, distinct = pd.factorize(frame[col], use_na_sentinel=False)
+            groups = pd.factorize(groups * len(distinct) + codes)[0]
+        first = np.unique(groups, return_index=True)[1]
+        desc, cas, hs, smiles = (frame[c].iloc[first].to_numpy(dtype=object) for c in _KEY_COLUMNS)
+        keys = list(zip(desc, cas, hs, smiles, strict=True))
         judged = self.templates(keys)
         t0 = time.perf_counter()
         out = _broadcast(frame, groups, judged, self.index, self._threshold_notes)
@@ -585,14 +592,17 @@ def results_from_frame(out: pd.DataFrame) -> list[LineResult]:
 
 
 def _canonical(df: pd.DataFrame) -> pd.DataFrame:
-    frame = df.copy()
+    """``df`` with every input column as text ('' where missing or empty). A column that is
+    text already without missing values (what the manifest reader gives) is kept as it is:
+    converting a million strings back and forth costs a second."""
+    frame = df.copy(deep=False)
     n = len(frame)
     if "row" not in frame.columns:
         frame["row"] = np.arange(1, n + 1)
     for col in (*INPUT_COLUMNS, "warnings"):
         if col not in frame.columns:
             frame[col] = ""
-        else:
+        elif not pd.api.types.is_string_dtype(frame[col]) or frame[col].hasnans:
             frame[col] = frame[col].astype(object).fillna("").astype(str)
     return frame
 
@@ -614,10 +624,13 @@ def _broadcast(
         return pd.Series(np.asarray(values, dtype=object)[groups], dtype=object, copy=False)
 
     line_ids = frame["line_id"].to_numpy(dtype=object)
-    rows = frame["row"].astype(str).to_numpy(dtype=object)
+    unnamed = np.flatnonzero(line_ids == "")
+    if len(unnamed):  # a line without an id is named by its row number
+        line_ids = line_ids.copy()
+        line_ids[unnamed] = frame["row"].iloc[unnamed].astype(str).to_numpy(dtype=object)
     out = pd.DataFrame(
         {
-            "line_id": pd.Series(np.where(line_ids != "", line_ids, rows), dtype=object),
+            "line_id": pd.Series(line_ids, dtype=object, copy=False),
             "flagged": np.asarray([t.flagged for t in templates], dtype=bool)[groups],
             "risk": take([t.risk for t in templates]),
             "matched_key": take([t.matched_key for t in templates]),
@@ -633,13 +646,18 @@ def _broadcast(
     )
     flagged_rows = np.flatnonzero(out["flagged"].to_numpy())
     if len(flagged_rows):
-        qty = frame["quantity"].to_numpy(dtype=object)
-        unit = frame["unit"].to_numpy(dtype=object)
+        from precursorwatch.thresholds import has_thresholds
+
         keys = out["matched_key"].to_numpy(dtype=object)
+        # only lines of a substance with a threshold can get a sentence (one in ten)
+        wanted = {k for k in set(keys[flagged_rows]) if has_thresholds(index, str(k))}
+        flagged_rows = flagged_rows[[keys[i] in wanted for i in flagged_rows]]
+        qty = frame["quantity"].iloc[flagged_rows].to_numpy(dtype=object)
+        unit = frame["unit"].iloc[flagged_rows].to_numpy(dtype=object)
         reasons = out["reason"].to_numpy(dtype=object).copy()
-        for i in flagged_rows:
-            if qty[i]:
-                ask = (str(keys[i]), str(qty[i]), str(unit[i]))
+        for j, i in enumerate(flagged_rows):
+            if qty[j]:
+                ask = (str(keys[i]), str(qty[j]), str(unit[j]))
                 if ask not in notes:
                     notes[ask] = threshold_note(index, *ask)
                 if notes[ask]:

@@ -10,6 +10,14 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
 
 
+def has_thresholds(index: ListIndex, key: str) -> bool:
+    """Whether any list entry of ``key`` has a threshold: without one, :func:`threshold_note`
+    is '' whatever the quantity, so it need not be read."""
+    if key not in index.watchlist.substances:
+        return False
+    return any(entry.thresholds for entry in index.watchlist.entries_for(key))
+
+
 def threshold_note(index: ListIndex, key: str, quantity: str, unit: str) -> str:
     """One sentence on the declared quantity against the thresholds of ``key``'s entries.
 

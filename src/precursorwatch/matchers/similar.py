@@ -10,11 +10,11 @@ both the similarity and the coverage are high. The cut-offs were chosen with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from precursorwatch import chem
 from precursorwatch.chem_similarity import (
+    CommonPart,
     common_part,
     fingerprint,
     heavy_atoms,
@@ -101,6 +101,23 @@ class Candidate:
     measured: bool = True
 
 
+#: Common substructures found, by (declared parent, listed parent) canonical SMILES: the salts
+#: of one large molecule (an ergot alkaloid's tartrate, mesylate and base) share one search,
+#: which can take its whole time limit.
+_COMMON: dict[tuple[str, str], CommonPart] = {}
+_COMMON_SIZE = 4096
+
+
+def _common_part(ident: chem.Identity, listed_smiles: str, listed: Any) -> CommonPart:
+    key = (ident.parent_smiles, listed_smiles)
+    found = _COMMON.get(key)
+    if found is None:
+        if len(_COMMON) >= _COMMON_SIZE:
+            _COMMON.clear()
+        found = _COMMON[key] = common_part(ident.parent, listed, timeout_s=MCS_TIMEOUT_S)
+    return found
+
+
 def similar_candidates(ident: chem.Identity, index: ListIndex) -> list[Candidate]:
     """The listed substances at or above :data:`LOW_TANIMOTO` (at most
     :data:`MAX_CANDIDATES`, best first) with their common-substructure coverages, compared
@@ -125,9 +142,7 @@ def similar_candidates(ident: chem.Identity, index: ListIndex) -> list[Candidate
             out.append(Candidate(ref.keys[i], sims[i], 0.0, 0.0, measured=False))
             continue
         listed = ref.mols[i]
-        common = ident.memo(
-            f"mcs:{ref.smiles[i]}", partial(common_part, mol, listed, timeout_s=MCS_TIMEOUT_S)
-        )
+        common = _common_part(ident, ref.smiles[i], listed)
         out.append(
             Candidate(
                 ref.keys[i],

@@ -114,6 +114,8 @@ _FORMULA_BYTE = np.zeros(256, dtype=bool)
 _FORMULA_BYTE[[ord(c) for c in _FORMULA_START]] = True
 #: Values of a column looked at to guess whether it repeats a few values.
 _SAMPLE = 1000
+#: Rows joined into one text before it is written.
+_WRITE_ROWS = 1 << 15
 
 
 def _csv_field(value: object) -> str:
@@ -261,12 +263,15 @@ class CsvReport:
         self._writer.writerow(CSV_COLUMNS)
 
     def write(self, frame: pd.DataFrame) -> None:
-        """Append the rows of one output frame."""
-        block = csv_block(frame)
-        if block is None:
-            self._writer.writerows(_csv_rows(frame))
-        else:
-            self._stream.write(block)
+        """Append the rows of one output frame, a slice of rows at a time (the text of a
+        whole chunk at once would hold a hundred MB)."""
+        for start in range(0, len(frame), _WRITE_ROWS):
+            part = frame.iloc[start : start + _WRITE_ROWS]
+            block = csv_block(part)
+            if block is None:
+                self._writer.writerows(_csv_rows(part))
+            else:
+                self._stream.write(block)
 
 
 def csv_text(frame: pd.DataFrame) -> str:

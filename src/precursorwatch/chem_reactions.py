@@ -16,7 +16,14 @@ from rdkit import Chem
 from rdkit.Chem import rdChemReactions
 from rdkit.Chem.rdChemReactions import ChemicalReaction
 
-from precursorwatch.chem import Identity, heavy_composition, identity, parse_smiles, quiet_rdkit
+from precursorwatch.chem import (
+    Identity,
+    has_carbon,
+    heavy_composition,
+    identity,
+    parse_smiles,
+    quiet_rdkit,
+)
 from precursorwatch.transforms import TRANSFORMS, Transform
 
 #: Structures larger than this are not transformed (bounded work per declared molecule).
@@ -88,7 +95,7 @@ def _largest_organic(mol: Chem.Mol) -> Chem.Mol | None:
     except (ValueError, RuntimeError):
         return None
     frags = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
-    organic = [f for f in frags if any(a.GetAtomicNum() == 6 for a in f.GetAtoms())]
+    organic = [f for f in frags if has_carbon(f)]
     if not organic:
         return None
     return max(organic, key=lambda f: f.GetNumHeavyAtoms())

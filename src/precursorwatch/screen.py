@@ -227,6 +227,8 @@ class Screener:
     _structure_evidence: dict[str, dict[str, list[Evidence]]] = field(
         default_factory=dict, init=False
     )
+    #: Signatures whose structure evidence came from the persistent cache (not written back).
+    _recalled: set[str] = field(default_factory=set, init=False)
     #: Seconds spent per stage so far: identify, match, score, broadcast.
     timings: dict[str, float] = field(default_factory=dict, init=False)
 
@@ -308,12 +310,11 @@ class Screener:
             for i, d in zip(block, declared, strict=True):
                 results[i] = self._judge(d)
 
-    def _persist_descriptions(self, found: Mapping[str, DescriptionId]) -> None:
-        """Keep new identifications for later runs (not those with a note: OPSIN was down)."""
+    def _persist_descriptions(self, found: Mapping[str, dict[str, Any]]) -> None:
+        """Keep new identifications (JSON form) for later runs, except those with a note
+        (OPSIN was down)."""
         if self.cache is not None and found:
-            self.cache.put_many(
-                self.namespace, {t: to_json(d) for t, d in found.items() if not d.notes}
-            )
+            self.cache.put_many(self.namespace, {t: d for t, d in found.items() if not d["notes"]})
 
     def _read_cas(self, text: str) -> tuple[tuple[CasReading, ...], dict[str, KnownChemical]]:
         if text not in self._cas:
@@ -404,31 +405,30 @@ class Screener:
         for sig, data in self.cache.get_many(self.structure_namespace, wanted).items():
             if all(n in data for n in names):
                 self._structure_evidence[sig] = {n: _evidence_from_dicts(data[n]) for n in names}
+                self._recalled.add(sig)
 
-    def _judge_many(self, keys: Sequence[tuple[str, str, str, str]]) -> list[Template]:
-        """Judge distinct declarations (in ``workers`` processes when worth it)."""
+    def _judge_many(self, keys: Sequence[tuple[str, str, str, str]]) -> _Judged:
+        """Judge distinct declarations (in ``workers`` processes when worth it); new
+        descriptions and structure evidence go to the persistent cache."""
         todo = self._recall_descriptions([k[0] for k in keys])
-        known_sigs = set(self._structure_evidence)
-        loaded = known_sigs
         if self.workers > 1 and len(keys) >= _PARALLEL_MIN and _can_fork():
             # descriptions are identified and structures parsed in the workers: the parent
             # would do that work serially
-            results, described = _judge_forked(self, keys, set(todo))
-            self._descriptions.update(described)
+            fresh = _judge_forked(self, keys, set(todo))
+            for text, data in fresh.descriptions.items():
+                self._descriptions[text] = from_json(DescriptionId, data)
+            for sig, data in fresh.structures.items():
+                self._structure_evidence.setdefault(
+                    sig, {n: _evidence_from_dicts(evs) for n, evs in data.items()}
+                )
         else:
-            results, described = self._identify_and_judge(keys, todo, recall=True)
-            loaded = set(self._structure_evidence)
-        self._persist_descriptions(described)
+            before = set(self._structure_evidence)
+            templates, described = self._identify_and_judge(keys, todo, recall=True)
+            fresh = _fresh_json(self, templates, described, before | self._recalled)
+        self._persist_descriptions(fresh.descriptions)
         if self.cache is not None:
-            fresh = {
-                sig: {n: [evidence_to_dict(e) for e in evs] for n, evs in found.items()}
-                for sig, found in self._structure_evidence.items()
-                if sig not in loaded
-                and sig not in known_sigs
-                and len(found) == len(_STRUCTURE_MATCHERS)
-            }
-            self.cache.put_many(self.structure_namespace, fresh)
-        return results
+            self.cache.put_many(self.structure_namespace, fresh.structures)
+        return fresh
 
     def templates(self, keys: Sequence[tuple[str, str, str, str]]) -> list[Template]:
         """The judged result (its ``evidence`` left empty) and its evidence JSON for each
@@ -447,14 +447,16 @@ class Screener:
                 self._templates.clear()
                 self._structure_evidence.clear()
                 self._structures.clear()
+                self._recalled.clear()
             todo = [keys[i] for i in missing]
+            judged = self._judge_many(todo)
             fresh: dict[str, dict[str, Any]] = {}
-            for key, template in zip(todo, self._judge_many(todo), strict=True):
+            for key, template, data in zip(todo, judged.templates, judged.json, strict=True):
                 t = "\x1f".join(key)
                 self._templates[t] = template
                 d = self._descriptions.get(key[0])
                 if d is None or not d.notes:
-                    fresh[t] = _template_to_json(template)
+                    fresh[t] = data
             if self.cache is not None:
                 self.cache.put_many(self.result_namespace, fresh)
         return [self._templates[t] for t in tkeys]
@@ -524,33 +526,62 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-#: What a forked worker sends back: templates in order (their evidence JSON made there, in
-#: parallel), new structure evidence, the descriptions it identified, seconds per stage.
-_PartResult = tuple[
-    list[Template],
-    dict[str, dict[str, list[Evidence]]],
-    dict[str, DescriptionId],
-    dict[str, float],
-]
+@dataclass
+class _Judged:
+    """What judging new declarations made: their templates in order, and in the JSON form the
+    persistent cache keeps: the templates, the new structure evidence (by signature) and the
+    new descriptions. A forked worker sends the JSON form back (plain lists and dicts pickle
+    several times faster than the dataclasses), so the parent neither decodes nor re-encodes.
+    """
+
+    templates: list[Template]
+    json: list[dict[str, Any]]
+    structures: dict[str, dict[str, list[dict[str, Any]]]]
+    descriptions: dict[str, dict[str, Any]]
 
 
-def _judge_part(keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str]) -> _PartResult:
+def _fresh_json(
+    screener: Screener,
+    templates: list[Template],
+    described: Mapping[str, DescriptionId],
+    known_signatures: set[str],
+) -> _Judged:
+    """:class:`_Judged` of what ``screener`` just judged (structure evidence not among
+    ``known_signatures``)."""
+    structures = {
+        sig: {n: [evidence_to_dict(e) for e in evs] for n, evs in found.items()}
+        for sig, found in screener._structure_evidence.items()
+        if sig not in known_signatures and len(found) == len(_STRUCTURE_MATCHERS)
+    }
+    return _Judged(
+        templates,
+        [_template_to_json(t) for t in templates],
+        structures,
+        {t: to_json(d) for t, d in described.items()},
+    )
+
+
+def _judge_part(
+    keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str]
+) -> tuple[_Judged, dict[str, float]]:
     """In a forked worker: identify ``todo`` (this part's new descriptions, one OPSIN batch)
-    and judge ``keys`` with the parent's screener; see :data:`_PartResult`."""
+    and judge ``keys`` with the parent's screener; what it made (templates only in their
+    JSON form) and seconds per stage."""
     screener = _FORKED
     assert screener is not None, "worker started without a screener"
     before = set(screener._structure_evidence)
     screener.timings = {}
-    judged, described = screener._identify_and_judge(keys, todo, recall=False)
-    new = {s: e for s, e in screener._structure_evidence.items() if s not in before}
-    return judged, new, described, screener.timings
+    templates, described = screener._identify_and_judge(keys, todo, recall=False)
+    judged = _fresh_json(screener, templates, described, before)
+    judged.templates = []
+    return judged, screener.timings
 
 
 def _judge_forked(
     screener: Screener, keys: Sequence[tuple[str, str, str, str]], todo: set[str]
-) -> tuple[list[Template], dict[str, DescriptionId]]:
+) -> _Judged:
     """Judge ``keys`` in ``screener.workers`` forked processes, identifying the descriptions
-    of ``todo`` there; templates in ``keys`` order, and the new descriptions.
+    of ``todo`` there; what they made, templates in ``keys`` order.
 
     Declarations are grouped by description (lines with and without a CAS number share their
     identification and structure work) into one part per worker: each part is identified in
@@ -567,8 +598,8 @@ def _judge_forked(
     for i, key in enumerate(keys):
         parts[zlib.crc32(key[0].encode()) % n_parts].append(i)
     parts = [p for p in parts if p]
-    out: list[Template | None] = [None] * len(keys)
-    described: dict[str, DescriptionId] = {}
+    out: list[dict[str, Any]] = [{} for _ in keys]
+    whole = _Judged([], [], {}, {})
     part_todo = [list(dict.fromkeys(keys[i][0] for i in p if keys[i][0] in todo)) for p in parts]
     _FORKED = screener
     t0 = time.perf_counter()
@@ -578,20 +609,21 @@ def _judge_forked(
             max_workers=screener.workers, mp_context=multiprocessing.get_context("fork")
         ) as pool:
             done = pool.map(_judge_part, [[keys[i] for i in p] for p in parts], part_todo)
-            for part, (judged, new, identified, timings) in zip(parts, done, strict=True):
-                described.update(identified)
+            for part, (judged, timings) in zip(parts, done, strict=True):
                 for stage, seconds in timings.items():
                     spent[stage] = spent.get(stage, 0.0) + seconds
-                for i, template in zip(part, judged, strict=True):
-                    out[i] = template
-                for sig, found in new.items():
-                    screener._structure_evidence.setdefault(sig, found)
+                for i, data in zip(part, judged.json, strict=True):
+                    out[i] = data
+                whole.structures.update(judged.structures)
+                whole.descriptions.update(judged.descriptions)
     finally:
         _FORKED = None
     wall, cpu = time.perf_counter() - t0, sum(spent.values()) or 1.0
     for stage, seconds in spent.items():  # wall time, shared in the workers' proportions
         screener.timings[stage] = screener.timings.get(stage, 0.0) + wall * seconds / cpu
-    return [t for t in out if t is not None], described
+    whole.json = out
+    whole.templates = [_template_from_json(data) for data in out]
+    return whole
 
 
 def results_from_frame(out: pd.DataFrame) -> list[LineResult]:

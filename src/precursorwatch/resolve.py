@@ -12,6 +12,7 @@ Two resolvers, each behind one small function:
 
 from __future__ import annotations
 
+import gc
 import re
 import shutil
 import subprocess
@@ -40,10 +41,17 @@ class KnownChemical:
 
 @cache
 def _pubchem_db() -> Any:
-    """The chemicals package's in-memory table, fully loaded once (~1 s, ~70,000 rows)."""
+    """The chemicals package's in-memory table, fully loaded once (~1 s, ~70,000 rows).
+
+    Its millions of objects live as long as the process: they are moved out of the garbage
+    collector's reach (``gc.freeze``, after collecting what is garbage now), or every full
+    collection of a screening walks them again (0.2 s each, 2.3 s per 200,000 new lines).
+    """
     from chemicals.identifiers import pubchem_db
 
     pubchem_db.finish_loading()
+    gc.collect()
+    gc.freeze()
     return pubchem_db
 
 

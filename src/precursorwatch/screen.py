@@ -8,6 +8,7 @@ file screened in chunks resolves each distinct description once; an optional
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import time
@@ -604,6 +605,11 @@ def _judge_forked(
     _FORKED = screener
     t0 = time.perf_counter()
     spent: dict[str, float] = {}
+    # What lives now lives on (the lists, the index, the memos): out of the collector's reach,
+    # so neither the workers' collections (which would also copy the pages they walk) nor
+    # the parent's walk it again. Garbage is collected first, so none is kept.
+    gc.collect()
+    gc.freeze()
     try:
         with ProcessPoolExecutor(
             max_workers=screener.workers, mp_context=multiprocessing.get_context("fork")

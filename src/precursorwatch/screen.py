@@ -157,17 +157,7 @@ def _template(result: LineResult) -> Template:
 #: What a cached template keeps of its result, in this order (a line's id and warnings are
 #: its own; the evidence is the JSON text beside them). A flat array decodes fastest: a
 #: warm run reads one per distinct declaration.
-_TEMPLATE_FIELDS = (
-    "flagged",
-    "risk",
-    "matched_key",
-    "matched_name",
-    "matched_cas",
-    "lists",
-    "match_type",
-    "score",
-    "reason",
-)
+_TEMPLATE_FIELDS = OUTPUT_COLUMNS[1:]  # the contract's columns but the line id
 
 
 def _template_to_json(template: Template) -> dict[str, Any]:

@@ -109,7 +109,9 @@ class Finisher:
             _add_warning(warns, where, np.array(message, dtype=object))
         # two sorted runs: a stable sort merges them in linear time
         fresh = np.sort(hashes[~repeated])
-        self.seen_ids = np.sort(np.concatenate((self.seen_ids, fresh)), kind="stable")
+        merged = np.concatenate((self.seen_ids, fresh))
+        merged.sort(kind="stable")  # in place: one copy of every id seen, not two
+        self.seen_ids = merged
 
 
 def _hashes(values: np.ndarray) -> np.ndarray:

@@ -24,8 +24,9 @@ try:  # Arrow joins the CSV rows in C; without it the csv module writes them (sl
 except ImportError:  # pragma: no cover - pyarrow comes with pandas' Arrow strings
     pa = pc = None
 
+from precursorwatch.judged import evidence_to_dict
 from precursorwatch.models import DeclarationLine, LineResult
-from precursorwatch.screen import OUTPUT_COLUMNS, evidence_to_dict
+from precursorwatch.screen import OUTPUT_COLUMNS
 
 #: Columns of the CSV report: the contract's, then the per-line warnings.
 CSV_COLUMNS: tuple[str, ...] = (*OUTPUT_COLUMNS, "warnings")

@@ -8,14 +8,13 @@ file screened in chunks resolves each distinct description once; an optional
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +25,14 @@ import pandas as pd
 from precursorwatch import chem
 from precursorwatch.identify import ComponentId, DescriptionId, finish, first_pass, run_opsin
 from precursorwatch.index import ListIndex, build_index
+from precursorwatch.judged import (
+    Judged,
+    Template,
+    evidence_from_dicts,
+    judged_json,
+    template_from_json,
+    template_of,
+)
 from precursorwatch.matchers import MATCHERS, Declared, StructureId
 from precursorwatch.matchers.derivative import match_derivative
 from precursorwatch.matchers.similar import match_similar
@@ -35,13 +42,13 @@ from precursorwatch.normalise import CasReading, normalise_hs, read_cas
 from precursorwatch.resolve import (
     RESOLVER_VERSION,
     KnownChemical,
-    load_pubchem,
     pubchem_by_cas,
     pubchem_by_inchikey,
 )
 from precursorwatch.scoring import score_line
-from precursorwatch.serial import from_json, to_json
+from precursorwatch.serial import from_json
 from precursorwatch.thresholds import threshold_note
+from precursorwatch.workers import can_fork, judge_forked
 
 #: Canonical input columns the engine reads (others are carried through untouched).
 INPUT_COLUMNS: tuple[str, ...] = (
@@ -140,59 +147,6 @@ def _structure_signature(declared: Declared) -> str:
     return json.dumps([structures, extra], separators=(",", ":"))
 
 
-def _evidence_from_dicts(items: Sequence[Mapping[str, Any]]) -> list[Evidence]:
-    return [Evidence(**{**e, "list_codes": tuple(e["list_codes"])}) for e in items]
-
-
-#: A judged distinct declaration: its result without the evidence, and the evidence as the
-#: JSON text every line of it carries (built once; a warm run never parses it).
-Template = tuple[LineResult, str]
-
-
-def _template(result: LineResult) -> Template:
-    evidence = json.dumps([evidence_to_dict(e) for e in result.evidence])
-    return replace(result, evidence=()), evidence
-
-
-#: What a cached template keeps of its result, in this order (a line's id and warnings are
-#: its own; the evidence is the JSON text beside them). A flat array decodes fastest: a
-#: warm run reads one per distinct declaration.
-_TEMPLATE_FIELDS = OUTPUT_COLUMNS[1:]  # the contract's columns but the line id
-
-
-def _template_to_json(template: Template) -> dict[str, Any]:
-    result, evidence = template
-    return {"result": [getattr(result, f) for f in _TEMPLATE_FIELDS], "evidence_json": evidence}
-
-
-def _template_from_json(data: Mapping[str, Any]) -> Template:
-    """Raises TypeError/ValueError/KeyError on a value of another shape (then re-judged)."""
-    flagged, risk, key, name, cas, lists, match_type, score, reason = data["result"]
-    result = LineResult(
-        "",
-        bool(flagged),
-        str(risk),
-        str(key),
-        str(name),
-        str(cas),
-        tuple(lists),
-        str(match_type),
-        float(score),
-        str(reason),
-    )
-    return result, str(data["evidence_json"])
-
-
-_EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
-
-
-def evidence_to_dict(ev: Evidence) -> dict[str, Any]:
-    """JSON-able form of one piece of evidence (lists as arrays); no deep copy, it is flat."""
-    d = {name: getattr(ev, name) for name in _EVIDENCE_FIELDS}
-    d["list_codes"] = list(ev.list_codes)
-    return d
-
-
 @dataclass
 class Screener:
     """Screens declarations against one watchlist, remembering what it has resolved.
@@ -244,17 +198,19 @@ class Screener:
             todo = [t for t in todo if t not in self._descriptions]
         return todo
 
-    def _identify_and_judge(
+    def identify_and_judge(
         self, keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str], *, recall: bool
-    ) -> tuple[list[Template], dict[str, DescriptionId]]:
-        """Identify the new descriptions ``todo`` and judge ``keys``; their templates in
-        ``keys`` order, and the new descriptions (kept in memory too).
+    ) -> Judged:
+        """Identify the new descriptions ``todo`` and judge ``keys`` (kept in memory too);
+        returns their templates in ``keys`` order, the new descriptions and the new structure
+        evidence. Forked workers call it on their share (:mod:`precursorwatch.workers`).
 
         OPSIN's batch (a JVM start, about a second) runs in a thread while the declarations
         that do not wait for it are judged; the rest are judged when it answers. With
         ``recall``, structure evidence of earlier runs is read from the persistent cache
         (not in a forked worker: it must not use the parent's database connections).
         """
+        known = set(self._structure_evidence)
         t0 = time.perf_counter()
         first = first_pass(todo, self.index)
         waiting = {t for t in todo if first.waits_for_opsin(t)}
@@ -277,7 +233,13 @@ class Screener:
             self._tick("identify", t0)
             rest = [i for i, k in enumerate(keys) if k[0] in waiting]
             self._judge_into(results, keys, rest, recall=recall)
-        return [_template(r) for r in results if r is not None], described
+        known |= self._recalled  # read from the cache: not new
+        new = {
+            sig: found
+            for sig, found in self._structure_evidence.items()
+            if sig not in known and len(found) == len(_STRUCTURE_MATCHERS)
+        }
+        return judged_json([template_of(r) for r in results if r is not None], described, new)
 
     def _judge_into(
         self,
@@ -395,27 +357,25 @@ class Screener:
         names = list(_STRUCTURE_MATCHERS.values())
         for sig, data in self.cache.get_many(self.structure_namespace, wanted).items():
             if all(n in data for n in names):
-                self._structure_evidence[sig] = {n: _evidence_from_dicts(data[n]) for n in names}
+                self._structure_evidence[sig] = {n: evidence_from_dicts(data[n]) for n in names}
                 self._recalled.add(sig)
 
-    def _judge_many(self, keys: Sequence[tuple[str, str, str, str]]) -> _Judged:
+    def _judge_many(self, keys: Sequence[tuple[str, str, str, str]]) -> Judged:
         """Judge distinct declarations (in ``workers`` processes when worth it); new
         descriptions and structure evidence go to the persistent cache."""
         todo = self._recall_descriptions([k[0] for k in keys])
-        if self.workers > 1 and len(keys) >= _PARALLEL_MIN and _can_fork():
+        if self.workers > 1 and len(keys) >= _PARALLEL_MIN and can_fork():
             # descriptions are identified and structures parsed in the workers: the parent
             # would do that work serially
-            fresh = _judge_forked(self, keys, set(todo))
+            fresh = judge_forked(self, keys, set(todo))
             for text, data in fresh.descriptions.items():
                 self._descriptions[text] = from_json(DescriptionId, data)
             for sig, data in fresh.structures.items():
                 self._structure_evidence.setdefault(
-                    sig, {n: _evidence_from_dicts(evs) for n, evs in data.items()}
+                    sig, {n: evidence_from_dicts(evs) for n, evs in data.items()}
                 )
         else:
-            before = set(self._structure_evidence)
-            templates, described = self._identify_and_judge(keys, todo, recall=True)
-            fresh = _fresh_json(self, templates, described, before | self._recalled)
+            fresh = self.identify_and_judge(keys, todo, recall=True)
         self._persist_descriptions(fresh.descriptions)
         if self.cache is not None:
             self.cache.put_many(self.structure_namespace, fresh.structures)
@@ -431,7 +391,7 @@ class Screener:
             got = self.cache.get_many(self.result_namespace, [tkeys[i] for i in missing])
             for t, data in got.items():
                 with suppress(TypeError, ValueError, KeyError):
-                    self._templates[t] = _template_from_json(data)
+                    self._templates[t] = template_from_json(data)
             missing = [i for i in missing if tkeys[i] not in self._templates]
         if missing:
             if len(self._templates) > _MAX_TEMPLATES:
@@ -496,8 +456,6 @@ _JUDGE_BLOCK = 128
 _PARALLEL_MIN = 200
 #: Judged declarations kept in memory before the memo is emptied (bounds a long stream).
 _MAX_TEMPLATES = 400_000
-#: The screener whose work forked workers share (set just before a pool forks).
-_FORKED: Screener | None = None
 
 
 def _background(
@@ -509,117 +467,6 @@ def _background(
         return pool.submit(fn, *args, **kwargs)
     finally:
         pool.shutdown(wait=False)
-
-
-def _can_fork() -> bool:
-    import multiprocessing
-
-    return "fork" in multiprocessing.get_all_start_methods()
-
-
-@dataclass
-class _Judged:
-    """What judging new declarations made: their templates in order, and in the JSON form the
-    persistent cache keeps: the templates, the new structure evidence (by signature) and the
-    new descriptions. A forked worker sends the JSON form back (plain lists and dicts pickle
-    several times faster than the dataclasses), so the parent neither decodes nor re-encodes.
-    """
-
-    templates: list[Template]
-    json: list[dict[str, Any]]
-    structures: dict[str, dict[str, list[dict[str, Any]]]]
-    descriptions: dict[str, dict[str, Any]]
-
-
-def _fresh_json(
-    screener: Screener,
-    templates: list[Template],
-    described: Mapping[str, DescriptionId],
-    known_signatures: set[str],
-) -> _Judged:
-    """:class:`_Judged` of what ``screener`` just judged (structure evidence not among
-    ``known_signatures``)."""
-    structures = {
-        sig: {n: [evidence_to_dict(e) for e in evs] for n, evs in found.items()}
-        for sig, found in screener._structure_evidence.items()
-        if sig not in known_signatures and len(found) == len(_STRUCTURE_MATCHERS)
-    }
-    return _Judged(
-        templates,
-        [_template_to_json(t) for t in templates],
-        structures,
-        {t: to_json(d) for t, d in described.items()},
-    )
-
-
-def _judge_part(
-    keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str]
-) -> tuple[_Judged, dict[str, float]]:
-    """In a forked worker: identify ``todo`` (this part's new descriptions, one OPSIN batch)
-    and judge ``keys`` with the parent's screener; what it made (templates only in their
-    JSON form) and seconds per stage."""
-    screener = _FORKED
-    assert screener is not None, "worker started without a screener"
-    before = set(screener._structure_evidence)
-    screener.timings = {}
-    templates, described = screener._identify_and_judge(keys, todo, recall=False)
-    judged = _fresh_json(screener, templates, described, before)
-    judged.templates = []
-    return judged, screener.timings
-
-
-def _judge_forked(
-    screener: Screener, keys: Sequence[tuple[str, str, str, str]], todo: set[str]
-) -> _Judged:
-    """Judge ``keys`` in ``screener.workers`` forked processes, identifying the descriptions
-    of ``todo`` there; what they made, templates in ``keys`` order.
-
-    Declarations are grouped by description (lines with and without a CAS number share their
-    identification and structure work) into one part per worker: each part is identified in
-    one OPSIN batch (a JVM start each), and 10,000 distinct descriptions balance well.
-    """
-    import multiprocessing
-    import zlib
-    from concurrent.futures import ProcessPoolExecutor
-
-    global _FORKED
-    load_pubchem()  # once here, shared by the forked workers, instead of once in each
-    n_parts = screener.workers
-    parts: list[list[int]] = [[] for _ in range(n_parts)]
-    for i, key in enumerate(keys):
-        parts[zlib.crc32(key[0].encode()) % n_parts].append(i)
-    parts = [p for p in parts if p]
-    out: list[dict[str, Any]] = [{} for _ in keys]
-    whole = _Judged([], [], {}, {})
-    part_todo = [list(dict.fromkeys(keys[i][0] for i in p if keys[i][0] in todo)) for p in parts]
-    _FORKED = screener
-    t0 = time.perf_counter()
-    spent: dict[str, float] = {}
-    # What lives now lives on (the lists, the index, the memos): out of the collector's reach,
-    # so neither the workers' collections (which would also copy the pages they walk) nor
-    # the parent's walk it again. Garbage is collected first, so none is kept.
-    gc.collect()
-    gc.freeze()
-    try:
-        with ProcessPoolExecutor(
-            max_workers=screener.workers, mp_context=multiprocessing.get_context("fork")
-        ) as pool:
-            done = pool.map(_judge_part, [[keys[i] for i in p] for p in parts], part_todo)
-            for part, (judged, timings) in zip(parts, done, strict=True):
-                for stage, seconds in timings.items():
-                    spent[stage] = spent.get(stage, 0.0) + seconds
-                for i, data in zip(part, judged.json, strict=True):
-                    out[i] = data
-                whole.structures.update(judged.structures)
-                whole.descriptions.update(judged.descriptions)
-    finally:
-        _FORKED = None
-    wall, cpu = time.perf_counter() - t0, sum(spent.values()) or 1.0
-    for stage, seconds in spent.items():  # wall time, shared in the workers' proportions
-        screener.timings[stage] = screener.timings.get(stage, 0.0) + wall * seconds / cpu
-    whole.json = out
-    whole.templates = [_template_from_json(data) for data in out]
-    return whole
 
 
 def results_from_frame(out: pd.DataFrame) -> list[LineResult]:

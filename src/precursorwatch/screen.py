@@ -151,9 +151,10 @@ def _structure_signature(declared: Declared) -> str:
 class Screener:
     """Screens declarations against one watchlist, remembering what it has resolved.
 
-    ``workers`` > 1 judges the distinct declarations of a large frame in that many forked
-    processes (POSIX only; elsewhere, and for small frames, in this process). Results are the
-    same either way.
+    ``workers`` > 1 identifies the new descriptions and judges the distinct declarations of
+    a large frame in that many forked processes (:mod:`precursorwatch.workers`; POSIX only;
+    elsewhere, and for fewer than :data:`_PARALLEL_MIN` new declarations, in this process).
+    Results are the same either way.
     """
 
     watchlist: Watchlist

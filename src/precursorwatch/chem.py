@@ -204,9 +204,14 @@ def parent_mol(mol: Chem.Mol) -> Chem.Mol:
     with quiet_rdkit():
         frags = Chem.GetMolFrags(mol, asMols=True)
         organic = [f for f in frags if has_carbon(f)]
-        # A salt's one organic fragment is what the chooser (organic first) would pick: on
-        # the 7,399 such salts of the PubChem table it is, at a quarter of the cost.
-        frag = organic[0] if len(organic) == 1 else chooser.choose(Chem.Mol(mol))
+        if len(frags) == 1:  # one fragment is its own largest: only neutralise it
+            frag = mol
+        elif len(organic) == 1:
+            # a salt's one organic fragment is what the chooser (organic first) would pick:
+            # on the 7,399 such salts of the PubChem table it is, at a quarter of the cost
+            frag = organic[0]
+        else:
+            frag = chooser.choose(Chem.Mol(mol))
         return uncharger.uncharge(frag)
 
 
@@ -259,12 +264,7 @@ def identity(smiles: str) -> tuple[Identity | None, str]:
         # a formal charge can only be written inside brackets ([N+], [O-], [Fe+2])
         charged = _CHARGED_ATOM.search(text) is not None
         own_parent = n_frag == 1 and not charged
-        if own_parent:
-            parent = mol
-        elif n_frag == 1:  # one fragment is its own largest: only neutralise it
-            parent = _standardisers()[1].uncharge(mol)
-        else:
-            parent = parent_mol(mol)
+        parent = mol if own_parent else parent_mol(mol)
     return Identity(
         parent, declared=None if own_parent else mol, n_fragments=n_frag, heavy_atoms=heavy
     ), ""

@@ -15,9 +15,9 @@ import pandas as pd
 
 from precursorwatch import chem
 from precursorwatch.chem_depict import depict, depict_pair
-from precursorwatch.chem_reactions import derivatives_of
 from precursorwatch.errors import InputError
 from precursorwatch.identify import identify_descriptions
+from precursorwatch.matchers.derivative import derivative_hits
 from precursorwatch.models import STRUCTURE_MATCH_TYPES as STRUCTURE_TYPES
 from precursorwatch.models import LineResult
 from precursorwatch.normalise import read_cas
@@ -115,14 +115,10 @@ def _steps(declared_smiles: str, listed_key: str, screener: Screener) -> tuple[S
     if ident is None:
         return ()
     by_name = {t.name: t for t in TRANSFORMS}
-    index = screener.index
-    for product in derivatives_of(ident).products:
-        keys = index.by_inchikey.get(product.inchikey) or index.by_skeleton.get(
-            product.inchikey.split("-")[0], set()
-        )
-        if listed_key in keys:
+    for hit in derivative_hits(ident, screener.index):  # first path first
+        if hit.key == listed_key:
             return tuple(
-                Step(n, by_name[n].note, by_name[n].citation) for n in product.steps if n in by_name
+                Step(n, by_name[n].note, by_name[n].citation) for n in hit.steps if n in by_name
             )
     return ()
 

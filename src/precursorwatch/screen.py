@@ -474,10 +474,7 @@ def results_from_frame(out: pd.DataFrame) -> list[LineResult]:
     """Turn an output frame of :meth:`Screener.screen_frame` back into :class:`LineResult`s."""
     results = []
     for r in out.to_dict("records"):
-        evidence = tuple(
-            Evidence(**{**e, "list_codes": tuple(e["list_codes"])})
-            for e in json.loads(r["evidence"] or "[]")
-        )
+        evidence = tuple(evidence_from_dicts(json.loads(r["evidence"] or "[]")))
         results.append(
             LineResult(
                 line_id=str(r["line_id"]),
@@ -516,7 +513,7 @@ def _canonical(df: pd.DataFrame) -> pd.DataFrame:
 def _broadcast(
     frame: pd.DataFrame,
     groups: np.ndarray,
-    judged: list[tuple[LineResult, str]],
+    judged: list[Template],
     index: ListIndex,
     notes: dict[tuple[str, str, str], str],
 ) -> pd.DataFrame:

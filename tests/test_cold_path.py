@@ -21,7 +21,7 @@ from precursorwatch.index import build_index
 from precursorwatch.lists import bundled_lists_dir, load_bundled
 from precursorwatch.matchers.base import Declared, StructureId
 from precursorwatch.matchers.structure import match_structures
-from precursorwatch.resolve import java_available
+from precursorwatch.opsin import java_available
 from precursorwatch.screen import Screener
 from precursorwatch.streaming import CsvSink, stream_screen
 

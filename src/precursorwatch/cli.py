@@ -84,6 +84,29 @@ def init(db: DbOption = None) -> None:
     news = f"; {len(changed)} got a new version now" if changed else ""
     out.print(f"{len(outcomes)} bundled lists loaded and current{news}", highlight=False)
     _print_summaries(store)
+    _prepare_pubchem()
+
+
+def _prepare_pubchem() -> None:
+    """Build the PubChem look-up index once per installation, and say where it is."""
+    import sqlite3
+    import time
+
+    from precursorwatch.resolve import prepare_pubchem_index, pubchem_index_path
+
+    existed, t0 = pubchem_index_path().exists(), time.perf_counter()
+    try:
+        path = prepare_pubchem_index()
+    except (OSError, sqlite3.Error) as exc:
+        err.print(
+            f"warning: the PubChem look-up index could not be written ({exc}); each screening "
+            "loads the table into memory instead (~1 s). Set PRECURSORWATCH_CACHE_DIR to a "
+            "writable directory.",
+            highlight=False,
+        )
+        return
+    how = "ready" if existed else f"built in {time.perf_counter() - t0:.1f} s"
+    out.print(f"PubChem look-up index: {path} ({how})", highlight=False)
 
 
 def _print_summaries(store: Any) -> None:

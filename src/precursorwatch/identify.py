@@ -26,12 +26,8 @@ from precursorwatch.normalise import (
     split_components,
     strip_cas_from_text,
 )
-from precursorwatch.resolve import (
-    KnownChemical,
-    looks_systematic,
-    opsin_batch,
-    pubchem_by_name,
-)
+from precursorwatch.opsin import OpsinSession, looks_systematic, opsin_batch
+from precursorwatch.resolve import KnownChemical, pubchem_by_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,12 +263,18 @@ def identify_descriptions(
     return finish(first, first.components, index, opsin, note)
 
 
-def run_opsin(first: FirstPass, *, use_opsin: bool, timeout_s: float) -> tuple[dict[str, str], str]:
-    """OPSIN's answers for ``first.pending`` (one batch) and '' — or no answers and why."""
+def run_opsin(
+    first: FirstPass, *, use_opsin: bool, timeout_s: float, session: OpsinSession | None = None
+) -> tuple[dict[str, str], str]:
+    """OPSIN's answers for ``first.pending`` (one batch, in ``session``'s JVM or in one
+    started for it) and '' — or no answers and why."""
     if not use_opsin or not first.pending:
         return {}, ""
+    names = sorted(first.pending)
     try:
-        return opsin_batch(sorted(first.pending), timeout_s=timeout_s), ""
+        if session is None:
+            return opsin_batch(names, timeout_s=timeout_s), ""
+        return session.parse(names, timeout_s=timeout_s), ""
     except ResolverError as exc:
         return {}, str(exc)
 

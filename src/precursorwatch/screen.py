@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from precursorwatch import chem
+from precursorwatch.errors import ResolverError
 from precursorwatch.identify import ComponentId, DescriptionId, finish, first_pass, run_opsin
 from precursorwatch.index import ListIndex, build_index
 from precursorwatch.judged import (
@@ -39,6 +40,7 @@ from precursorwatch.matchers.similar import match_similar
 from precursorwatch.matchers.structure import match_structures
 from precursorwatch.models import DeclarationLine, Evidence, LineResult, Watchlist
 from precursorwatch.normalise import CasReading, normalise_hs, read_cas
+from precursorwatch.opsin import OpsinSession
 from precursorwatch.resolve import (
     RESOLVER_VERSION,
     KnownChemical,
@@ -177,6 +179,10 @@ class Screener:
     _recalled: set[str] = field(default_factory=set, init=False)
     #: Seconds spent per stage so far: identify, match, score, broadcast.
     timings: dict[str, float] = field(default_factory=dict, init=False)
+    #: OPSIN JVMs kept for this screener's batches: one per worker (started ahead of use).
+    _opsin: list[OpsinSession] = field(default_factory=list, init=False)
+    #: Which of :attr:`_opsin` this process uses (a forked worker is given its own).
+    opsin_slot: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.index = build_index(self.watchlist)
@@ -188,6 +194,27 @@ class Screener:
         self.structure_namespace = f"s{RESOLVER_VERSION}:{digest.hexdigest()[:16]}"
 
     # --- identification, once per distinct value -------------------------------------------
+
+    def start_opsin(self, n: int) -> None:
+        """Have ``n`` OPSIN JVMs running (started now, without waiting: they load while the
+        caller works). Nothing happens without OPSIN; a failure to start is reported by the
+        batch that needs the JVM."""
+        if not self.use_opsin:
+            return
+        while len(self._opsin) < n:
+            self._opsin.append(OpsinSession())
+        for session in self._opsin[:n]:
+            with suppress(ResolverError):
+                session.start()
+
+    def close(self) -> None:
+        """End the OPSIN JVMs this screener keeps (a later batch starts them again)."""
+        for session in self._opsin:
+            session.close()
+
+    def _opsin_session(self) -> OpsinSession:
+        self.start_opsin(self.opsin_slot + 1)
+        return self._opsin[self.opsin_slot]
 
     def _recall_descriptions(self, texts: Sequence[str]) -> list[str]:
         """Take what is known of ``texts`` from memory or the persistent cache; returns the
@@ -218,7 +245,11 @@ class Screener:
         opsin = None
         if waiting:
             opsin = _background(
-                run_opsin, first, use_opsin=self.use_opsin, timeout_s=self.opsin_timeout_s
+                run_opsin,
+                first,
+                use_opsin=self.use_opsin,
+                timeout_s=self.opsin_timeout_s,
+                session=self._opsin_session() if self.use_opsin else None,
             )
         described = finish(first, [t for t in todo if t not in waiting], self.index, {})
         self._descriptions.update(described)
@@ -365,7 +396,10 @@ class Screener:
         """Judge distinct declarations (in ``workers`` processes when worth it); new
         descriptions and structure evidence go to the persistent cache."""
         todo = self._recall_descriptions([k[0] for k in keys])
-        if self.workers > 1 and len(keys) >= _PARALLEL_MIN and can_fork():
+        forked = self.workers > 1 and len(keys) >= _PARALLEL_MIN and can_fork()
+        if todo:
+            self.start_opsin(self.workers if forked else 1)
+        if forked:
             # descriptions are identified and structures parsed in the workers: the parent
             # would do that work serially
             fresh = judge_forked(self, keys, set(todo))

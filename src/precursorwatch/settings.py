@@ -17,6 +17,11 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("precursorwatch", appauthor=False))
 
 
+def default_cache_dir() -> Path:
+    """The user's cache directory (platformdirs): files derived from installed packages."""
+    return Path(platformdirs.user_cache_dir("precursorwatch", appauthor=False))
+
+
 class Settings(BaseSettings):
     """Every setting of precursorwatch; each is documented in the README (a test checks)."""
 
@@ -29,6 +34,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description="Directory of the embedded SQLite store and caches.",
+    )
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        description="Directory of the PubChem look-up index, built once per installation.",
     )
     lists_dir: Path | None = Field(
         default=None,

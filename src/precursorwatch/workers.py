@@ -34,14 +34,16 @@ def can_fork() -> bool:
 
 
 def _judge_part(
-    keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str]
+    keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str], slot: int
 ) -> tuple[Judged, dict[str, float]]:
-    """In a forked worker: identify ``todo`` (this part's new descriptions, one OPSIN batch)
-    and judge ``keys`` with the parent's screener; what it made (templates only in their
-    JSON form) and seconds per stage."""
+    """In a forked worker: identify ``todo`` (this part's new descriptions, one OPSIN batch
+    in the parent's JVM number ``slot``, which no other part uses) and judge ``keys`` with
+    the parent's screener; what it made (templates only in their JSON form) and seconds per
+    stage."""
     screener = _FORKED
     assert screener is not None, "worker started without a screener"
     screener.timings = {}
+    screener.opsin_slot = slot
     judged = screener.identify_and_judge(keys, todo, recall=False)
     judged.templates = []
     return judged, screener.timings
@@ -80,7 +82,9 @@ def judge_forked(
         with ProcessPoolExecutor(
             max_workers=screener.workers, mp_context=multiprocessing.get_context("fork")
         ) as pool:
-            done = pool.map(_judge_part, [[keys[i] for i in p] for p in parts], part_todo)
+            done = pool.map(
+                _judge_part, [[keys[i] for i in p] for p in parts], part_todo, range(len(parts))
+            )
             for part, (judged, timings) in zip(parts, done, strict=True):
                 for stage, seconds in timings.items():
                     spent[stage] = spent.get(stage, 0.0) + seconds

@@ -1,0 +1,67 @@
+"""OPSIN in a JVM kept running: batches share one process, forked workers use the parent's
+JVM, and a batch that times out or comes back out of step ends the JVM instead of pairing
+names with the wrong structures. Real Java, real OPSIN."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+
+from precursorwatch import opsin
+from precursorwatch.errors import ResolverError
+from precursorwatch.opsin import OpsinSession, java_available, opsin_batch
+
+pytestmark = pytest.mark.skipif(not java_available(), reason="OPSIN needs Java")
+
+P2P = "1-phenylpropan-2-one"
+
+
+def test_batches_share_one_jvm_and_unparsable_names_are_absent() -> None:
+    with OpsinSession() as session:
+        first = session.parse([P2P, "no such chemical qq", "2-methylpropan-1-ol"])
+        pid = session._proc.pid if session._proc else None
+        second = session.parse(["propan-2-one", "  benzene\n"])
+        assert session._proc is not None and session._proc.pid == pid
+    assert first == {P2P: "C1(=CC=CC=C1)CC(C)=O", "2-methylpropan-1-ol": "CC(CO)C"}
+    assert second == {"propan-2-one": "CC(C)=O", "benzene": "C1=CC=CC=C1"}
+    assert opsin_batch(["ethanol"]) == {"ethanol": "C(C)O"}
+
+
+def test_a_forked_worker_uses_the_parents_jvm() -> None:
+    with OpsinSession() as session:
+        session.start()
+        pid = session._proc.pid if session._proc else None
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # the worker: answers through the parent's JVM, then exits
+            try:
+                got = session.parse(["toluene"])
+                same = session._proc is not None and session._proc.pid == pid
+                os.write(write, pickle.dumps((got, same)))
+            finally:
+                os._exit(0)
+        os.waitpid(child, 0)
+        got, same = pickle.loads(os.read(read, 65536))
+        assert got == {"toluene": "CC1=CC=CC=C1"} and same
+        # the parent's next batch reads only its own answers
+        assert session.parse(["butan-2-one"]) == {"butan-2-one": "CC(CC)=O"}
+
+
+def test_a_timeout_ends_the_jvm_and_the_next_batch_starts_another() -> None:
+    names = [f"{i}-chloro-{i}-methylundecane" for i in range(1, 20_000)]
+    with OpsinSession() as session:
+        with pytest.raises(ResolverError, match="longer than"):
+            session.parse(names, timeout_s=0.05)
+        assert session.parse(["hexane"]) == {"hexane": "CCCCCC"}
+
+
+def test_answers_out_of_step_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    with OpsinSession() as session:
+        monkeypatch.setattr(opsin, "_CONTROL_SMILES", "not what OPSIN answers")
+        with pytest.raises(ResolverError, match="out of step"):
+            session.parse([P2P])
+        assert session._proc is None  # ended, not reused
+        monkeypatch.undo()
+        assert session.parse([P2P]) == {P2P: "C1(=CC=CC=C1)CC(C)=O"}

@@ -102,6 +102,12 @@ def build(path: Path, db: Any) -> Path:
     return path
 
 
+_ROW = "SELECT c.name, c.cas, c.smiles, c.inchikey FROM chemical AS c JOIN "
+_BY_NAME = _ROW + "by_name AS k ON c.id = k.id WHERE k.key = ?"
+_BY_CAS = _ROW + "by_cas AS k ON c.id = k.id WHERE k.key = ?"
+_BY_INCHIKEY = _ROW + "by_inchikey AS k ON c.id = k.id WHERE k.key = ?"
+
+
 class PubchemIndex:
     """Read-only look-ups in an index file; each process (and fork) opens its own connection."""
 
@@ -120,23 +126,19 @@ class PubchemIndex:
             self._lock = threading.Lock()
         return self._conn
 
-    def _one(self, table: str, key: str | int) -> Row | None:
-        sql = (
-            "SELECT c.name, c.cas, c.smiles, c.inchikey FROM "
-            f"{table} AS k JOIN chemical AS c ON c.id = k.id WHERE k.key = ?"
-        )
+    def _one(self, sql: str, key: str | int) -> Row | None:
         with self._lock:
             found = self._db().execute(sql, (key,)).fetchone()
         return None if found is None else Row(*found)
 
     def by_name(self, name: str) -> Row | None:
         """The chemical one of whose synonyms is ``name`` (in lower case); None when none is."""
-        return self._one("by_name", name)
+        return self._one(_BY_NAME, name)
 
     def by_cas(self, cas: int) -> Row | None:
         """The chemical of a CAS number written as an integer (digits without hyphens)."""
-        return self._one("by_cas", cas)
+        return self._one(_BY_CAS, cas)
 
     def by_inchikey(self, inchikey: str) -> Row | None:
         """The chemical of a full InChIKey; None when unknown."""
-        return self._one("by_inchikey", inchikey)
+        return self._one(_BY_INCHIKEY, inchikey)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
@@ -233,7 +233,7 @@ class Screener:
         returns their templates in ``keys`` order, the new descriptions and the new structure
         evidence. Forked workers call it on their share (:mod:`precursorwatch.workers`).
 
-        OPSIN's batch (a JVM start, about a second) runs in a thread while the declarations
+        OPSIN's batch (in this process's JVM, kept running) runs in a thread while the declarations
         that do not wait for it are judged; the rest are judged when it answers. With
         ``recall``, structure evidence of earlier runs is read from the persistent cache
         (not in a forked worker: it must not use the parent's database connections).
@@ -392,29 +392,39 @@ class Screener:
                 self._structure_evidence[sig] = {n: evidence_from_dicts(data[n]) for n in names}
                 self._recalled.add(sig)
 
-    def _judge_many(self, keys: Sequence[tuple[str, str, str, str]]) -> Judged:
-        """Judge distinct declarations (in ``workers`` processes when worth it); new
-        descriptions and structure evidence go to the persistent cache."""
+    def _judge_many(
+        self, keys: Sequence[tuple[str, str, str, str]]
+    ) -> Iterator[tuple[list[int], Judged]]:
+        """Judge distinct declarations (in ``workers`` processes when worth it); yields the
+        positions in ``keys`` of a part of them and what judging it made, part after part
+        (one part in this process). New descriptions and structure evidence are kept in
+        memory and go to the persistent cache as each part comes in."""
         todo = self._recall_descriptions([k[0] for k in keys])
         forked = self.workers > 1 and len(keys) >= _PARALLEL_MIN and can_fork()
         if todo:
             self.start_opsin(self.workers if forked else 1)
-        if forked:
-            # descriptions are identified and structures parsed in the workers: the parent
-            # would do that work serially
-            fresh = judge_forked(self, keys, set(todo))
-            for text, data in fresh.descriptions.items():
+        if not forked:
+            fresh = self.identify_and_judge(keys, todo, recall=True)
+            self._keep_new(fresh)
+            yield list(range(len(keys))), fresh
+            return
+        # descriptions are identified and structures parsed in the workers: the parent would
+        # do that work serially
+        for positions, part in judge_forked(self, keys, set(todo)):
+            for text, data in part.descriptions.items():
                 self._descriptions[text] = from_json(DescriptionId, data)
-            for sig, data in fresh.structures.items():
+            for sig, data in part.structures.items():
                 self._structure_evidence.setdefault(
                     sig, {n: evidence_from_dicts(evs) for n, evs in data.items()}
                 )
-        else:
-            fresh = self.identify_and_judge(keys, todo, recall=True)
+            self._keep_new(part)
+            yield positions, part
+
+    def _keep_new(self, fresh: Judged) -> None:
+        """Write new descriptions and structure evidence to the persistent cache."""
         self._persist_descriptions(fresh.descriptions)
         if self.cache is not None:
             self.cache.put_many(self.structure_namespace, fresh.structures)
-        return fresh
 
     def templates(self, keys: Sequence[tuple[str, str, str, str]]) -> list[Template]:
         """The judged result (its ``evidence`` left empty) and its evidence JSON for each
@@ -435,16 +445,19 @@ class Screener:
                 self._structures.clear()
                 self._recalled.clear()
             todo = [keys[i] for i in missing]
-            judged = self._judge_many(todo)
-            fresh: dict[str, dict[str, Any]] = {}
-            for key, template, data in zip(todo, judged.templates, judged.json, strict=True):
-                t = "\x1f".join(key)
-                self._templates[t] = template
-                d = self._descriptions.get(key[0])
-                if d is None or not d.notes:
-                    fresh[t] = data
-            if self.cache is not None:
-                self.cache.put_many(self.result_namespace, fresh)
+            for positions, judged in self._judge_many(todo):
+                fresh: dict[str, dict[str, Any]] = {}
+                for pos, template, data in zip(
+                    positions, judged.templates, judged.json, strict=True
+                ):
+                    key = todo[pos]
+                    t = "\x1f".join(key)
+                    self._templates[t] = template
+                    d = self._descriptions.get(key[0])
+                    if d is None or not d.notes:
+                        fresh[t] = data
+                if self.cache is not None:
+                    self.cache.put_many(self.result_namespace, fresh)
         return [self._templates[t] for t in tkeys]
 
     # --- public entry points ---------------------------------------------------------------

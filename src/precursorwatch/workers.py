@@ -14,8 +14,8 @@ import gc
 import multiprocessing
 import time
 import zlib
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
 from precursorwatch.judged import Judged, template_from_json
@@ -33,17 +33,32 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+#: This worker process's OPSIN JVM: the parent's session of that number (see _take_slot).
+_SLOT = 0
+
+#: Parts per worker process: parts finish at different times, so the parent takes in each
+#: finished part while the others run, and no worker idles long behind a slow part.
+PARTS_PER_WORKER = 4
+
+
+def _take_slot(counter: Any) -> None:
+    """Pool initializer: give this worker process the next free OPSIN session number."""
+    global _SLOT
+    with counter.get_lock():
+        _SLOT = int(counter.value)
+        counter.value += 1
+
+
 def _judge_part(
-    keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str], slot: int
+    keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str]
 ) -> tuple[Judged, dict[str, float]]:
     """In a forked worker: identify ``todo`` (this part's new descriptions, one OPSIN batch
-    in the parent's JVM number ``slot``, which no other part uses) and judge ``keys`` with
-    the parent's screener; what it made (templates only in their JSON form) and seconds per
-    stage."""
+    in this worker's own JVM of the parent's) and judge ``keys`` with the parent's screener;
+    what it made (templates only in their JSON form) and seconds per stage."""
     screener = _FORKED
     assert screener is not None, "worker started without a screener"
     screener.timings = {}
-    screener.opsin_slot = slot
+    screener.opsin_slot = _SLOT
     judged = screener.identify_and_judge(keys, todo, recall=False)
     judged.templates = []
     return judged, screener.timings
@@ -51,25 +66,26 @@ def _judge_part(
 
 def judge_forked(
     screener: Screener, keys: Sequence[tuple[str, str, str, str]], todo: set[str]
-) -> Judged:
+) -> Iterator[tuple[list[int], Judged]]:
     """Judge ``keys`` in ``screener.workers`` forked processes, identifying the descriptions
-    of ``todo`` there; what they made, templates in ``keys`` order.
+    of ``todo`` there; yields each part as it finishes: the positions in ``keys`` of its
+    declarations and what judging them made (templates in the same order).
 
     Declarations are grouped by description (lines with and without a CAS number share their
-    identification and structure work) into one part per worker: each part is identified in
-    one OPSIN batch (a JVM start each), and 10,000 distinct descriptions balance well.
-    ``screener.timings`` gets the wall time, shared in the workers' proportions per stage.
+    identification and structure work) into :data:`PARTS_PER_WORKER` parts per worker; each
+    part is identified in one OPSIN batch, in its worker's JVM. The caller takes in a part
+    while the workers go on with the others. ``screener.timings`` gets the wall time, shared
+    in the workers' proportions per stage.
     """
     global _FORKED
     load_pubchem()  # once here, shared by the forked workers, instead of once in each
-    n_parts = screener.workers
+    n_parts = screener.workers * PARTS_PER_WORKER
     parts: list[list[int]] = [[] for _ in range(n_parts)]
     for i, key in enumerate(keys):
         parts[zlib.crc32(key[0].encode()) % n_parts].append(i)
     parts = [p for p in parts if p]
-    out: list[dict[str, Any]] = [{} for _ in keys]
-    whole = Judged([], [], {}, {})
     part_todo = [list(dict.fromkeys(keys[i][0] for i in p if keys[i][0] in todo)) for p in parts]
+    context = multiprocessing.get_context("fork")
     _FORKED = screener
     t0 = time.perf_counter()
     spent: dict[str, float] = {}
@@ -80,23 +96,24 @@ def judge_forked(
     gc.freeze()
     try:
         with ProcessPoolExecutor(
-            max_workers=screener.workers, mp_context=multiprocessing.get_context("fork")
+            max_workers=screener.workers,
+            mp_context=context,
+            initializer=_take_slot,
+            initargs=(context.Value("i", 0),),
         ) as pool:
-            done = pool.map(
-                _judge_part, [[keys[i] for i in p] for p in parts], part_todo, range(len(parts))
-            )
-            for part, (judged, timings) in zip(parts, done, strict=True):
+            # every worker is forked at the first submit, before any part is taken in
+            running = {
+                pool.submit(_judge_part, [keys[i] for i in part], part_todo[n]): part
+                for n, part in enumerate(parts)
+            }
+            for future in as_completed(running):
+                judged, timings = future.result()
                 for stage, seconds in timings.items():
                     spent[stage] = spent.get(stage, 0.0) + seconds
-                for i, data in zip(part, judged.json, strict=True):
-                    out[i] = data
-                whole.structures.update(judged.structures)
-                whole.descriptions.update(judged.descriptions)
+                judged.templates = [template_from_json(data) for data in judged.json]
+                yield running[future], judged
     finally:
         _FORKED = None
     wall, cpu = time.perf_counter() - t0, sum(spent.values()) or 1.0
     for stage, seconds in spent.items():
         screener.timings[stage] = screener.timings.get(stage, 0.0) + wall * seconds / cpu
-    whole.json = out
-    whole.templates = [template_from_json(data) for data in out]
-    return whole

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from precursorwatch.line_ids import SeenIds
 from precursorwatch.manifest_headers import CANONICAL_COLUMNS, FIELDS, Layout
 from precursorwatch.normalise import CONTROL_CHARS
 
@@ -36,7 +37,7 @@ class Finisher:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.next_row = 1
-        self.seen_ids = np.empty(0, dtype=np.uint64)
+        self.seen_ids = SeenIds()
 
     def finish(
         self,
@@ -91,34 +92,15 @@ class Finisher:
         return pd.DataFrame(out, columns=list(CANONICAL_COLUMNS))
 
     def _warn_repeats(self, ids: pd.Series, warns: np.ndarray) -> None:
-        """Warn on line ids seen before; remembers 8 bytes (a hash) per distinct id."""
+        """Warn on line ids seen before (:class:`~precursorwatch.line_ids.SeenIds`)."""
         present = (ids != "").to_numpy(dtype=bool)
         if not present.any():
             return
-        hashes = _hashes(ids[present].to_numpy(dtype=object))
-        repeated = pd.Series(hashes).duplicated().to_numpy()
-        if len(self.seen_ids):
-            order = np.argsort(hashes)  # sorted needles search ~4x faster
-            at = np.searchsorted(self.seen_ids, hashes[order])
-            found = np.empty(len(hashes), dtype=bool)
-            found[order] = self.seen_ids[np.minimum(at, len(self.seen_ids) - 1)] == hashes[order]
-            repeated = repeated | found
+        repeated = self.seen_ids.repeats(ids[present].to_numpy(dtype=object))
         if repeated.any():
             where = np.flatnonzero(present)[repeated]
             message = [f"line_id {i!r} repeats an earlier line" for i in ids.to_numpy()[where]]
             _add_warning(warns, where, np.array(message, dtype=object))
-        # two sorted runs: a stable sort merges them in linear time
-        fresh = np.sort(hashes[~repeated])
-        merged = np.concatenate((self.seen_ids, fresh))
-        merged.sort(kind="stable")  # in place: one copy of every id seen, not two
-        self.seen_ids = merged
-
-
-def _hashes(values: np.ndarray) -> np.ndarray:
-    """64-bit hashes of text values: Python's own string hash (cached on each string, so
-    several times faster than pandas' hashing); they only need to agree within one process."""
-    found: np.ndarray = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
-    return found.view(np.uint64)
 
 
 #: Quantities written as a plain decimal number: they always read cleanly (only the unit can warn).

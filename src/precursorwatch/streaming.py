@@ -16,6 +16,7 @@ of distinct declarations, not on the number of lines. The sinks here:
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import json
 import re
@@ -23,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -118,10 +120,31 @@ def stream_screen(
             result.by_risk.update(_risk_counts(out["risk"]))
         if on_chunk is not None:
             on_chunk(len(chunk))
+        del chunk, out
+        _release_freed_memory()
     for stage, total in screener.timings.items():
         seconds[stage] = seconds.get(stage, 0.0) + total - before.get(stage, 0.0)
     result.seconds = dict(seconds)
     return result
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None elsewhere (macOS, musl, Windows)."""
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+def _release_freed_memory() -> None:
+    """Give the heap pages freed by a chunk back to the system. Each chunk's frames leave
+    holes in glibc's heap that later chunks do not fill exactly, so without this the peak
+    grows with the file (+70 MB over ten million lines); with it, it stays flat (~1 ms)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _risk_counts(risk: pd.Series) -> dict[str, int]:

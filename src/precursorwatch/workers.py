@@ -38,7 +38,7 @@ _SLOT = 0
 
 #: Parts per worker process: parts finish at different times, so the parent takes in each
 #: finished part while the others run, and no worker idles long behind a slow part.
-PARTS_PER_WORKER = 4
+PARTS_PER_WORKER = 8
 
 
 def _take_slot(counter: Any) -> None:

@@ -114,3 +114,12 @@ def test_forked_workers_with_opsin_give_the_serial_results(watchlist, tmp_path: 
     assert out.loc[0, "flagged"] == "true" and out.loc[0, "match_type"] == "derivative"
     assert out.loc[0, "matched_key"] == "1-phenyl-2-propanone"
     assert forked._descriptions[SYSTEMATIC].components[0].smiles_via == "opsin"
+
+
+def test_forked_parts_shrink_so_workers_end_together() -> None:
+    from precursorwatch.workers import part_sizes
+
+    for buckets, workers in ((128, 2), (256, 4), (7, 3), (1, 2)):
+        sizes = part_sizes(buckets, workers)
+        assert sum(sizes) == buckets and sizes == sorted(sizes, reverse=True)
+        assert sizes[-1] == 1 and sizes[0] <= -(-buckets // (2 * workers))

@@ -36,9 +36,23 @@ def can_fork() -> bool:
 #: This worker process's OPSIN JVM: the parent's session of that number (see _take_slot).
 _SLOT = 0
 
-#: Parts per worker process: parts finish at different times, so the parent takes in each
-#: finished part while the others run, and no worker idles long behind a slow part.
-PARTS_PER_WORKER = 8
+#: Descriptions are hashed into this many buckets per worker process; a part is a run of
+#: buckets (see :func:`part_sizes`).
+BUCKETS_PER_WORKER = 64
+
+
+def part_sizes(n_buckets: int, workers: int) -> list[int]:
+    """Buckets per part, largest first (guided self-scheduling): each part takes
+    ``1 / (2 * workers)`` of the buckets left. The last parts are small, so the workers end
+    within a small part of each other, and the parent takes in each part while the others
+    run."""
+    sizes = []
+    left = n_buckets
+    while left:
+        size = max(1, -(-left // (2 * workers)))
+        sizes.append(size)
+        left -= size
+    return sizes
 
 
 def _take_slot(counter: Any) -> None:
@@ -72,17 +86,22 @@ def judge_forked(
     declarations and what judging them made (templates in the same order).
 
     Declarations are grouped by description (lines with and without a CAS number share their
-    identification and structure work) into :data:`PARTS_PER_WORKER` parts per worker; each
-    part is identified in one OPSIN batch, in its worker's JVM. The caller takes in a part
-    while the workers go on with the others. ``screener.timings`` gets the wall time, shared
-    in the workers' proportions per stage.
+    identification and structure work) into parts of decreasing size (:func:`part_sizes`),
+    submitted largest first; each part is identified in one OPSIN batch, in its worker's
+    JVM. The caller takes in a part while the workers go on with the others.
+    ``screener.timings`` gets the wall time, shared in the workers' proportions per stage.
     """
     global _FORKED
     load_pubchem()  # once here, shared by the forked workers, instead of once in each
-    n_parts = screener.workers * PARTS_PER_WORKER
-    parts: list[list[int]] = [[] for _ in range(n_parts)]
+    n_buckets = screener.workers * BUCKETS_PER_WORKER
+    buckets: list[list[int]] = [[] for _ in range(n_buckets)]
     for i, key in enumerate(keys):
-        parts[zlib.crc32(key[0].encode()) % n_parts].append(i)
+        buckets[zlib.crc32(key[0].encode()) % n_buckets].append(i)
+    parts: list[list[int]] = []
+    start = 0
+    for size in part_sizes(n_buckets, screener.workers):
+        parts.append([i for bucket in buckets[start : start + size] for i in bucket])
+        start += size
     parts = [p for p in parts if p]
     part_todo = [list(dict.fromkeys(keys[i][0] for i in p if keys[i][0] in todo)) for p in parts]
     context = multiprocessing.get_context("fork")

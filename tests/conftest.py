@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh SQLite URL, and a PostgreSQL URL (one private schema per test)."""
+"""Shared fixtures: a fresh SQLite URL, a PostgreSQL URL (one private schema per test), and
+a PubChem look-up index built afresh for the test run."""
 
 from __future__ import annotations
 
@@ -14,6 +15,25 @@ import sqlalchemy as sa
 
 #: The server `.ci/run` starts; used when PRECURSORWATCH_TEST_POSTGRES_URL is unset.
 LOCAL_POSTGRES_URL = "postgresql+psycopg2://pw:pw@127.0.0.1:5432/pw_test"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_pubchem_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Build the PubChem look-up index in a cache directory of this run's own, as a new
+    installation does (~8 s); the user's cache directory is neither read nor written. CLI
+    subprocesses inherit the setting."""
+    from precursorwatch.resolve import _table, prepare_pubchem_index
+
+    before = os.environ.get("PRECURSORWATCH_CACHE_DIR")
+    os.environ["PRECURSORWATCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    _table.cache_clear()
+    prepare_pubchem_index()
+    yield
+    if before is None:
+        os.environ.pop("PRECURSORWATCH_CACHE_DIR", None)
+    else:
+        os.environ["PRECURSORWATCH_CACHE_DIR"] = before
+    _table.cache_clear()
 
 
 @pytest.fixture

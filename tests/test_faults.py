@@ -33,7 +33,11 @@ pytestmark = pytest.mark.skipif(
 
 
 def _env(data: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSORWATCH_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PRECURSORWATCH_") or k == "PRECURSORWATCH_CACHE_DIR"
+    }
     env["PRECURSORWATCH_DATA_DIR"] = str(data)
     return env
 

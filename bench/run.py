@@ -155,12 +155,10 @@ def prepare() -> str:
     """Build what ``precursorwatch init`` builds once per installation, outside the timings:
     the PubChem look-up index (a file form of the ``chemicals`` table; nothing of the lists
     or of any screening). A cold run still starts from a fresh store."""
-    from precursorwatch.resolve import prepare_pubchem_index, pubchem_index_path
+    from precursorwatch.resolve import prepare_pubchem_index_said
 
-    existed, t0 = pubchem_index_path().exists(), time.perf_counter()
-    path = prepare_pubchem_index()
-    how = "present" if existed else f"built in {time.perf_counter() - t0:.1f} s"
-    return f"PubChem look-up index {path} (once per installation, as `precursorwatch init`): {how}"
+    said = prepare_pubchem_index_said()
+    return f"PubChem look-up index (once per installation, as `precursorwatch init`): {said}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -204,20 +204,19 @@ def derivatives_of(ident: Identity) -> Derivatives:
     """:func:`derivatives` of a structure's standardised parent, computed once per
     :class:`~precursorwatch.chem.Identity` (no SMILES round trip)."""
     parent = ident.parent
-    return ident.memo(
-        "derivatives",
-        lambda: Derivatives(int(parent.GetNumHeavyAtoms()), tuple(transform_mol(parent))),
-    )
+    return ident.memo("derivatives", lambda: _derivatives(parent))
 
 
-@lru_cache(maxsize=20_000)
 def derivatives(parent_smiles: str) -> Derivatives:
-    """Products of up to two transforms on ``parent_smiles`` (cached: structures repeat).
+    """Products of up to two transforms on ``parent_smiles`` (a standardised parent, for
+    tests and tools; the matchers use :func:`derivatives_of`).
 
     Returns an empty result for an unparsable SMILES or a molecule over
     :data:`MAX_HEAVY_ATOMS` heavy atoms.
     """
     mol, _ = parse_smiles(parent_smiles)
-    if mol is None:
-        return Derivatives(0, ())
+    return Derivatives(0, ()) if mol is None else _derivatives(mol)
+
+
+def _derivatives(mol: Chem.Mol) -> Derivatives:
     return Derivatives(int(mol.GetNumHeavyAtoms()), tuple(transform_mol(mol)))

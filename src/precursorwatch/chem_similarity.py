@@ -13,7 +13,7 @@ from typing import Any
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator, rdFMCS
 
-from precursorwatch.chem import parse_smiles, quiet_rdkit
+from precursorwatch.chem import quiet_rdkit
 
 #: Morgan radius and size (ECFP4-like: radius 2, 2048 bits), as in :mod:`precursorwatch.chem`.
 MORGAN_RADIUS = 2
@@ -23,12 +23,6 @@ MORGAN_BITS = 2048
 @lru_cache(maxsize=1)
 def _generator() -> Any:
     return rdFingerprintGenerator.GetMorganGenerator(radius=MORGAN_RADIUS, fpSize=MORGAN_BITS)
-
-
-def mol_from_smiles(smiles: str) -> Chem.Mol | None:
-    """A molecule parsed from ``smiles`` (already a standardised parent); None when unparsable."""
-    mol, _ = parse_smiles(smiles)
-    return mol
 
 
 def fingerprint(mol: Chem.Mol) -> Any:

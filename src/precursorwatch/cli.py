@@ -90,13 +90,11 @@ def init(db: DbOption = None) -> None:
 def _prepare_pubchem() -> None:
     """Build the PubChem look-up index once per installation, and say where it is."""
     import sqlite3
-    import time
 
-    from precursorwatch.resolve import prepare_pubchem_index, pubchem_index_path
+    from precursorwatch.resolve import prepare_pubchem_index_said
 
-    existed, t0 = pubchem_index_path().exists(), time.perf_counter()
     try:
-        path = prepare_pubchem_index()
+        said = prepare_pubchem_index_said()
     except (OSError, sqlite3.Error) as exc:
         err.print(
             f"warning: the PubChem look-up index could not be written ({exc}); each screening "
@@ -105,8 +103,7 @@ def _prepare_pubchem() -> None:
             highlight=False,
         )
         return
-    how = "ready" if existed else f"built in {time.perf_counter() - t0:.1f} s"
-    out.print(f"PubChem look-up index: {path} ({how})", highlight=False)
+    out.print(f"PubChem look-up index: {said}", highlight=False)
 
 
 def _print_summaries(store: Any) -> None:

@@ -27,7 +27,8 @@ from precursorwatch.normalise import (
     strip_cas_from_text,
 )
 from precursorwatch.opsin import OpsinSession, looks_systematic, opsin_batch
-from precursorwatch.resolve import KnownChemical, pubchem_by_name
+from precursorwatch.pubchem_index import KnownChemical
+from precursorwatch.resolve import pubchem_by_name
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ take 80 MB (and twice that while merging). Vectorised; never raises on user text
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -27,7 +29,7 @@ def _hashes(values: np.ndarray) -> np.ndarray:
 def _run_start(ids: np.ndarray) -> int | None:
     """``lo`` when ``ids`` are exactly the numbers ``lo``, ``lo + 1`` … written plainly."""
     first = str(ids[0])
-    if not pd.Series([first]).str.fullmatch(_NUMBER).iloc[0]:
+    if re.fullmatch(_NUMBER, first) is None:
         return None
     lo = int(first)
     expected = np.arange(lo, lo + len(ids), dtype=np.int64).astype(str)

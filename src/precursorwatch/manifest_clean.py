@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from precursorwatch.frames import distinct_rows
 from precursorwatch.line_ids import SeenIds
 from precursorwatch.manifest_headers import CANONICAL_COLUMNS, FIELDS, Layout
 from precursorwatch.normalise import CONTROL_CHARS
@@ -160,14 +161,10 @@ def _warn_quantities(qty: pd.Series, unit: pd.Series, warns: np.ndarray) -> None
 def _per_distinct(note: Callable[..., str], *columns: pd.Series) -> np.ndarray:
     """``note`` of the values (text) of each row of ``columns``, computed once per distinct
     combination of values."""
-    key = np.zeros(len(columns[0]), dtype=np.int64)
-    for col in columns:
-        codes, uniques = pd.factorize(col, use_na_sentinel=False)
-        key = key * len(uniques) + codes
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    groups, first = distinct_rows(columns)
     values = [col.iloc[first].to_numpy(dtype=object) for col in columns]
     notes = np.asarray([note(*map(str, v)) for v in zip(*values, strict=True)], dtype=object)
-    taken: np.ndarray = notes[inverse]
+    taken: np.ndarray = notes[groups]
     return taken
 
 

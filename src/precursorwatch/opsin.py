@@ -24,6 +24,7 @@ import subprocess
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from contextlib import suppress
 from functools import cache
 from importlib import resources
@@ -89,6 +90,9 @@ class OpsinSession:
     def __init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
         self._owner = 0  # the process that started the JVM (forked workers only use it)
+        #: Ends the JVM once, in the process that started it: called by :meth:`close`, or
+        #: when the session is dropped without it.
+        self._end_jvm: Callable[[], object] = lambda: None
         self._lock = threading.Lock()
         _SESSIONS.add(self)
 
@@ -97,8 +101,9 @@ class OpsinSession:
 
         Raises :class:`ResolverError` when Java is missing or the JVM cannot start.
         """
-        if self._proc is not None and self._alive():
+        if self._alive():
             return
+        self.close()  # a JVM that has ended: reaped
         if not java_available():
             raise ResolverError(
                 "OPSIN needs Java: install a JRE (e.g. apt-get install "
@@ -114,20 +119,13 @@ class OpsinSession:
         except OSError as exc:
             raise ResolverError(f"OPSIN could not start: {exc}") from exc
         self._owner = os.getpid()
-        # a session dropped without close() still ends its JVM (in the process that started it)
-        weakref.finalize(self, _end, self._proc, self._owner)
+        self._end_jvm = weakref.finalize(self, _end, self._proc, self._owner)
 
     def close(self) -> None:
         """End the JVM (nothing happens when none runs; a forked worker only lets go of it)."""
-        proc, self._proc = self._proc, None
-        if proc is None or os.getpid() != self._owner:
-            return
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        for pipe in (proc.stdin, proc.stdout):
-            if pipe is not None:
-                pipe.close()
+        if self._proc is not None:
+            self._proc = None
+            self._end_jvm()
 
     def __enter__(self) -> OpsinSession:
         return self
@@ -173,15 +171,10 @@ class OpsinSession:
 
     def _kill(self) -> None:
         """End this session's JVM, also from a forked worker (the parent reaps it there)."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if os.getpid() == self._owner:
-            proc.kill()
-            proc.wait()
-        else:
+        if self._proc is not None and os.getpid() != self._owner:
             with suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGKILL)
+                os.kill(self._proc.pid, signal.SIGKILL)
+        self.close()
 
     def _exchange(self, lines: list[str], timeout_s: float) -> list[str]:
         """Write ``lines`` (from a thread: the pipes are finite) and read one answer each."""
@@ -228,9 +221,16 @@ class OpsinSession:
 
 
 def _end(proc: subprocess.Popen[bytes], owner: int) -> None:
-    if os.getpid() == owner and proc.poll() is None:
+    """Kill and reap a JVM and close its pipes, in the process that started it (elsewhere a
+    forked copy of the session only lets go of it)."""
+    if os.getpid() != owner:
+        return
+    if proc.poll() is None:
         proc.kill()
-        proc.wait()
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()
 
 
 def opsin_batch(names: list[str], *, timeout_s: float = 60.0) -> dict[str, str]:

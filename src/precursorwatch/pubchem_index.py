@@ -17,15 +17,17 @@ import importlib.metadata
 import os
 import sqlite3
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 #: Bump when the file's layout changes (the digest, hence the file name, changes with it).
 FORMAT = "1"
 
 
-class Row(NamedTuple):
-    """What the resolvers keep of one PubChem-table chemical."""
+@dataclass(frozen=True, slots=True)
+class KnownChemical:
+    """A chemical the PubChem table knows: its preferred name, CAS, SMILES and InChIKey."""
 
     name: str
     cas: str
@@ -43,9 +45,9 @@ def source_digest(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def row_of(meta: Any) -> Row:
-    """The :class:`Row` of one of the table's ChemicalMetadata objects."""
-    return Row(
+def row_of(meta: Any) -> KnownChemical:
+    """The :class:`KnownChemical` of one of the table's ChemicalMetadata objects."""
+    return KnownChemical(
         str(meta.common_name or meta.iupac_name or ""),
         str(meta.CASs),
         str(meta.smiles or ""),
@@ -80,7 +82,8 @@ def build(path: Path, db: Any) -> Path:
         key = id(meta)
         if key not in ids:
             ids[key] = len(ids) + 1
-            rows.append((ids[key], *row_of(meta)))
+            known = row_of(meta)
+            rows.append((ids[key], known.name, known.cas, known.smiles, known.inchikey))
         return ids[key]
 
     # sorted keys fill each B-tree page in order (twice as fast as the table's order); names
@@ -126,19 +129,19 @@ class PubchemIndex:
             self._lock = threading.Lock()
         return self._conn
 
-    def _one(self, sql: str, key: str | int) -> Row | None:
+    def _one(self, sql: str, key: str | int) -> KnownChemical | None:
         with self._lock:
             found = self._db().execute(sql, (key,)).fetchone()
-        return None if found is None else Row(*found)
+        return None if found is None else KnownChemical(*found)
 
-    def by_name(self, name: str) -> Row | None:
+    def by_name(self, name: str) -> KnownChemical | None:
         """The chemical one of whose synonyms is ``name`` (in lower case); None when none is."""
         return self._one(_BY_NAME, name)
 
-    def by_cas(self, cas: int) -> Row | None:
+    def by_cas(self, cas: int) -> KnownChemical | None:
         """The chemical of a CAS number written as an integer (digits without hyphens)."""
         return self._one(_BY_CAS, cas)
 
-    def by_inchikey(self, inchikey: str) -> Row | None:
+    def by_inchikey(self, inchikey: str) -> KnownChemical | None:
         """The chemical of a full InChIKey; None when unknown."""
         return self._one(_BY_INCHIKEY, inchikey)

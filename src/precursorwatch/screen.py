@@ -24,6 +24,7 @@ import pandas as pd
 
 from precursorwatch import chem
 from precursorwatch.errors import ResolverError
+from precursorwatch.frames import distinct_rows
 from precursorwatch.identify import ComponentId, DescriptionId, finish, first_pass, run_opsin
 from precursorwatch.index import ListIndex, build_index
 from precursorwatch.judged import (
@@ -41,12 +42,8 @@ from precursorwatch.matchers.structure import match_structures
 from precursorwatch.models import DeclarationLine, Evidence, LineResult, Watchlist
 from precursorwatch.normalise import CasReading, normalise_hs, read_cas
 from precursorwatch.opsin import OpsinSession
-from precursorwatch.resolve import (
-    RESOLVER_VERSION,
-    KnownChemical,
-    pubchem_by_cas,
-    pubchem_by_inchikey,
-)
+from precursorwatch.pubchem_index import KnownChemical
+from precursorwatch.resolve import RESOLVER_VERSION, pubchem_by_cas, pubchem_by_inchikey
 from precursorwatch.scoring import score_line
 from precursorwatch.serial import from_json
 from precursorwatch.thresholds import threshold_note
@@ -207,11 +204,6 @@ class Screener:
             with suppress(ResolverError):
                 session.start()
 
-    def close(self) -> None:
-        """End the OPSIN JVMs this screener keeps (a later batch starts them again)."""
-        for session in self._opsin:
-            session.close()
-
     def _opsin_session(self) -> OpsinSession:
         self.start_opsin(self.opsin_slot + 1)
         return self._opsin[self.opsin_slot]
@@ -294,12 +286,6 @@ class Screener:
             self._tick("identify", t0)
             for i, d in zip(block, declared, strict=True):
                 results[i] = self._judge(d)
-
-    def _persist_descriptions(self, found: Mapping[str, dict[str, Any]]) -> None:
-        """Keep new identifications (JSON form) for later runs, except those with a note
-        (OPSIN was down)."""
-        if self.cache is not None and found:
-            self.cache.put_many(self.namespace, {t: d for t, d in found.items() if not d["notes"]})
 
     def _read_cas(self, text: str) -> tuple[tuple[CasReading, ...], dict[str, KnownChemical]]:
         if text not in self._cas:
@@ -421,10 +407,14 @@ class Screener:
             yield positions, part
 
     def _keep_new(self, fresh: Judged) -> None:
-        """Write new descriptions and structure evidence to the persistent cache."""
-        self._persist_descriptions(fresh.descriptions)
-        if self.cache is not None:
-            self.cache.put_many(self.structure_namespace, fresh.structures)
+        """Write new descriptions (except those with a note: OPSIN was down) and structure
+        evidence to the persistent cache."""
+        if self.cache is None:
+            return
+        described = {t: d for t, d in fresh.descriptions.items() if not d["notes"]}
+        if described:
+            self.cache.put_many(self.namespace, described)
+        self.cache.put_many(self.structure_namespace, fresh.structures)
 
     def templates(self, keys: Sequence[tuple[str, str, str, str]]) -> list[Template]:
         """The judged result (its ``evidence`` left empty) and its evidence JSON for each
@@ -473,14 +463,7 @@ class Screener:
             return pd.DataFrame(
                 {c: pd.Series(dtype=object) for c in (*OUTPUT_COLUMNS, "evidence", "warnings")}
             )
-        # one number per distinct declaration, in order of first appearance: the key columns
-        # factorised one by one (Arrow's dictionary encoding for Arrow strings), their codes
-        # combined pairwise so the product never overflows
-        groups = np.zeros(len(frame), dtype=np.int64)
-        for col in _KEY_COLUMNS:
-            codes, distinct = pd.factorize(frame[col], use_na_sentinel=False)
-            groups = pd.factorize(groups * len(distinct) + codes)[0]
-        first = np.unique(groups, return_index=True)[1]
+        groups, first = distinct_rows([frame[c] for c in _KEY_COLUMNS])
         desc, cas, hs, smiles = (frame[c].iloc[first].to_numpy(dtype=object) for c in _KEY_COLUMNS)
         keys = list(zip(desc, cas, hs, smiles, strict=True))
         judged = self.templates(keys)

@@ -11,7 +11,7 @@ from precursorwatch.identify import DescriptionId
 from precursorwatch.index import ListIndex
 from precursorwatch.models import Evidence
 from precursorwatch.normalise import CasReading
-from precursorwatch.resolve import KnownChemical
+from precursorwatch.pubchem_index import KnownChemical
 
 
 @dataclass(frozen=True, slots=True)

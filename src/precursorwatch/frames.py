@@ -1,0 +1,23 @@
+"""Vectorised helpers over pandas columns (no Python loop per row)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def distinct_rows(columns: Sequence[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """Number each row by its combination of values in ``columns`` (equal length), in order
+    of first appearance; returns those numbers and the first row of each.
+
+    The columns are factorised one by one (Arrow's dictionary encoding for Arrow strings) and
+    their codes combined pairwise, so the combined code never overflows.
+    """
+    groups = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        codes, distinct = pd.factorize(col, use_na_sentinel=False)
+        groups = pd.factorize(groups * len(distinct) + codes)[0]
+    first: np.ndarray = np.unique(groups, return_index=True)[1]
+    return groups, first

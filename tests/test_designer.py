@@ -21,7 +21,12 @@ from precursorwatch.explain import explain
 from precursorwatch.index import build_index
 from precursorwatch.lists import load_bundled
 from precursorwatch.matchers.base import Declared, StructureId
-from precursorwatch.matchers.derivative import derivative_score, match_derivative
+from precursorwatch.matchers.derivative import (
+    could_be_evidence,
+    derivative_hits,
+    derivative_score,
+    match_derivative,
+)
 from precursorwatch.matchers.similar import match_similar, similar_score
 from precursorwatch.scoring import RANK, evidence_risk
 from precursorwatch.screen import Screener
@@ -165,6 +170,54 @@ def test_alert_rate_on_pubchem_sample_is_at_most_2_percent() -> None:
             alerts += 1
     assert compared > 2800
     assert alerts / compared <= 0.02, f"{alerts} alerts in {compared}"
+
+
+def _scored(ident: chem.Identity, index: object) -> list[str]:
+    return [
+        h.key
+        for h in derivative_hits(ident, index)  # type: ignore[arg-type]
+        if derivative_score(share=h.share, top=h.top, masked=h.masked, n_steps=len(h.steps))
+        is not None
+    ]
+
+
+def test_gate_before_the_transforms_never_drops_evidence() -> None:
+    # could_be_evidence may only say no where the transforms find nothing that scores: on the
+    # designer cases, the hard negatives and a PubChem sample; and it must say no often
+    # enough to be worth its cost
+    index = build_index(load_bundled())
+    smiles = [s for _, s, _ in MUST_FLAG] + [s for _, s in MUST_NOT_FLAG]
+    smiles += _pubchem_sample(3000, seed=20261202)
+    compared = gated = 0
+    for text in smiles:
+        ident, _ = chem.identity(text)
+        if ident is None or ident.skeleton in index.by_skeleton:
+            continue
+        compared += 1
+        if not could_be_evidence(ident, index):
+            gated += 1
+            assert _scored(ident, index) == [], text
+    for _name, text, _key in MUST_FLAG[3:]:  # the unlisted ones
+        ident, _ = chem.identity(text)
+        assert ident is not None and could_be_evidence(ident, index), text
+    assert gated / compared >= 0.2, f"{gated} of {compared} gated"
+
+
+def test_gate_bounds_size_only_where_no_protecting_group_can_come_off() -> None:
+    index = build_index(load_bundled())
+    # a Cbz group on 4-anilinopiperidine with a long ester tail: over twice 4-AP's size,
+    # but the carbamate comes off, so it can still reach 4-AP
+    tail = "O=C(OCCCCCCCCCCCCCCCC)N1CCC(Nc2ccccc2)CC1"
+    ident, _ = chem.identity(tail)
+    assert ident is not None and ident.parent.GetNumHeavyAtoms() > 2 * 13
+    assert could_be_evidence(ident, index)
+    assert "4-ap" in _scored(ident, index)
+    # an amine with a longer chain and no carbamate: over twice the size of every listed
+    # substance with its elements and core (1-boc-4-AP, ANPP), so nothing can carry a share
+    chain = "C" * 30 + "N1CCC(Nc2ccccc2)CC1"
+    ident, _ = chem.identity(chain)
+    assert ident is not None and not could_be_evidence(ident, index)
+    assert _scored(ident, index) == []
 
 
 def test_pair_depiction_highlights_the_common_part() -> None:

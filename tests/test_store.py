@@ -50,7 +50,7 @@ from precursorwatch.store import (
     store_is_empty,
     substance_history,
 )
-from precursorwatch.store.tables import metadata, screening
+from precursorwatch.store.tables import metadata, resolver_cache, screening
 
 # --- real list facts (../shared/reference/substances.csv) -----------------------------------
 
@@ -442,6 +442,23 @@ def test_cache_round_trip_of_5000_keys(store: Store) -> None:
         got = cache_get_many(session=session, resolver_version="r1",
                              keys=["name 7", "new", "absent", "name 8"])  # fmt: skip
     assert got == {"name 7": {"smiles": ""}, "new": {"x": None}, "name 8": values["name 8"]}
+
+
+def test_cache_rows_read_back_as_the_core_types(store: Store) -> None:
+    # SQLite's rows go straight to the driver: what SQLAlchemy reads back must be what its
+    # own insert would have stored (JSON values, aware UTC timestamps)
+    before = datetime.now(UTC)
+    with store.session() as session:
+        cache_put_many(session=session, resolver_version="r1",
+                       values={"Äthanol ß": {"names": ["café", "\u00e9"], "n": 1.5}})  # fmt: skip
+    with store.session(write=False) as session:
+        rows = list(session.execute(sa.select(resolver_cache)))
+    assert [(r.resolver_version, r.key, r.value) for r in rows] == [
+        ("r1", "Äthanol ß", {"names": ["café", "é"], "n": 1.5})
+    ]
+    stamp = rows[0].updated_at
+    assert stamp.tzinfo is not None
+    assert before - timedelta(seconds=1) <= stamp <= datetime.now(UTC) + timedelta(seconds=1)
 
 
 # --- sessions and engine --------------------------------------------------------------------

@@ -11,6 +11,8 @@ from precursorwatch.chem_reactions import (
     apply_transform,
     compile_reaction,
     derivatives,
+    kept_core,
+    may_lose_protecting_group,
     transform_smiles,
 )
 from precursorwatch.transforms import MASKED_TARGETS, TRANSFORMS
@@ -32,6 +34,46 @@ def test_names_are_unique_and_documented() -> None:
 def test_transform_gives_its_textbook_product(transform) -> None:  # type: ignore[no-untyped-def]
     assert compile_reaction(transform.smarts) is not None
     assert canon(transform.product) in apply_transform(transform, transform.example)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS, ids=lambda t: t.name)
+def test_transform_makes_no_bond_and_adds_only_terminal_oxygens(transform) -> None:  # type: ignore[no-untyped-def]
+    # what kept_core (and the gate before the transforms) relies on
+    rxn = compile_reaction(transform.smarts)
+    assert rxn is not None
+    reactant = rxn.GetReactantTemplate(0)
+    mapped = {a.GetAtomMapNum(): a for a in reactant.GetAtoms() if a.GetAtomMapNum()}
+    for product in rxn.GetProducts():
+        for atom in product.GetAtoms():
+            if atom.GetAtomMapNum():
+                old = mapped[atom.GetAtomMapNum()]
+                assert atom.GetAtomicNum() in (0, old.GetAtomicNum()), transform.name
+            else:
+                assert atom.GetAtomicNum() == 8 and atom.GetDegree() == 1, transform.name
+        for bond in product.GetBonds():
+            a, b = bond.GetBeginAtom(), bond.GetEndAtom()
+            if a.GetAtomMapNum() and b.GetAtomMapNum():
+                ia, ib = mapped[a.GetAtomMapNum()].GetIdx(), mapped[b.GetAtomMapNum()].GetIdx()
+                assert reactant.GetBondBetweenAtoms(ia, ib) is not None, transform.name
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS, ids=lambda t: t.name)
+def test_products_keep_the_core_of_their_reactant(transform) -> None:  # type: ignore[no-untyped-def]
+    reactant = Chem.MolFromSmiles(transform.example)
+    for smiles in apply_transform(transform, transform.example):
+        core = Chem.MolFromSmarts(kept_core(Chem.MolFromSmiles(smiles)))
+        assert reactant.HasSubstructMatch(core), (transform.name, smiles)
+    if transform.protecting_group:
+        assert may_lose_protecting_group(reactant), transform.name
+
+
+def test_kept_core_is_the_largest_part_without_oxygens() -> None:
+    # acetic anhydride: two C-C pieces either side of the oxygen; the larger (first) is kept
+    assert kept_core(Chem.MolFromSmiles("CC(=O)OC(C)=O")) == "[#6]~[#6]"
+    assert kept_core(Chem.MolFromSmiles("O=O")) == ""
+    core = kept_core(Chem.MolFromSmiles("CC(=O)Cc1ccccc1"))  # P2P: bonds of any order
+    assert Chem.MolFromSmiles("CC(O)=Cc1ccccc1").HasSubstructMatch(Chem.MolFromSmarts(core))
+    assert not may_lose_protecting_group(Chem.MolFromSmiles("CC(=O)Cc1ccccc1"))
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS, ids=lambda t: t.name)

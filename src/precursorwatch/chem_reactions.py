@@ -87,13 +87,61 @@ def compile_reaction(smarts: str) -> ChemicalReaction | None:
         return None if n_err else rxn
 
 
+#: Every protecting-group step (Boc, carbamate, N-benzyl) removes a group that contains one
+#: of these (looser) patterns, and a group matching neither cannot appear after a step:
+#: steps make no bond and add no atom but terminal oxygens (OH, =O), so an N-C-O-C chain
+#: (oxygen between two carbons) or an N-C-phenyl on a product was on the declared molecule
+#: too. Without them, no path removes protecting atoms (see :func:`may_lose_protecting_group`).
+_PROTECTING_SITES = (
+    "[#7]~[#6]~[#8]~[#6]",
+    "[#7]~[#6]~[#6]1~[#6]~[#6]~[#6]~[#6]~[#6]~1",
+)
+
+
+@lru_cache(maxsize=1)
+def _protecting_sites() -> tuple[Chem.Mol, ...]:
+    return tuple(Chem.MolFromSmarts(s) for s in _PROTECTING_SITES)
+
+
+def may_lose_protecting_group(mol: Chem.Mol) -> bool:
+    """False when no path of up to two transforms on ``mol`` can take off a protecting group,
+    so every product keeps its share of ``mol`` undiminished by them."""
+    return any(mol.HasSubstructMatch(site) for site in _protecting_sites())
+
+
+def kept_core(mol: Chem.Mol) -> str:
+    """SMARTS of what any product of ``mol`` keeps of it: the largest connected part of its
+    atoms other than oxygen, atoms by element only, bonds of any order.
+
+    The transforms make no bond and add no atom except terminal oxygens
+    (``tests/test_transforms.py`` checks each one), so a listed product's own kept core
+    (all its atoms but oxygens, with the bonds between them) is part of the declared
+    molecule: a molecule without it cannot reach that product. ``""`` when ``mol`` has only
+    oxygens.
+    """
+    keep = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() != 8]
+    if not keep:
+        return ""
+    symbols = [f"[#{a.GetAtomicNum()}]" for a in mol.GetAtoms()]
+    smarts = Chem.MolFragmentToSmiles(
+        mol,
+        atomsToUse=keep,
+        atomSymbols=symbols,
+        bondSymbols=["~"] * mol.GetNumBonds(),
+        isomericSmiles=False,
+    )
+    return max(smarts.split("."), key=lambda part: part.count("[#"))
+
+
 def _largest_organic(mol: Chem.Mol) -> Chem.Mol | None:
-    """Sanitise a raw product and keep its largest carbon-containing fragment (None if none)."""
+    """Sanitise a raw product (in place: RunReactants made it for us) and keep its largest
+    carbon-containing fragment (None if none)."""
     try:
-        mol = Chem.Mol(mol)
         Chem.SanitizeMol(mol)
     except (ValueError, RuntimeError):
         return None
+    if len(Chem.GetMolFrags(mol)) == 1:  # most products: no fragment copies to make
+        return mol if has_carbon(mol) else None
     frags = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
     organic = [f for f in frags if has_carbon(f)]
     if not organic:
@@ -137,7 +185,8 @@ def transform_mol(mol: Chem.Mol, *, max_steps: int = 2) -> list[Product]:
     with quiet_rdkit():
         seen: set[str] = set()
         start_key = ""  # the molecule's own SMILES, made only once a product needs comparing
-        frontier: list[tuple[Chem.Mol, tuple[str, ...], int]] = [(Chem.Mol(mol), (), 0)]
+        # RunReactants and IsMoleculeReactant only read the molecule: no copy is needed
+        frontier: list[tuple[Chem.Mol, tuple[str, ...], int]] = [(mol, (), 0)]
         out: list[Product] = []
         for _ in range(max_steps):
             nxt: list[tuple[Chem.Mol, tuple[str, ...], int]] = []

@@ -32,8 +32,14 @@ def _run_start(ids: np.ndarray) -> int | None:
     if re.fullmatch(_NUMBER, first) is None:
         return None
     lo = int(first)
-    expected = np.arange(lo, lo + len(ids), dtype=np.int64).astype(str)
-    return lo if bool((ids.astype(str) == expected).all()) else None
+    try:
+        # one comparison of two joined texts (several times faster than element-wise): an id
+        # holding a newline would add one to the joined text, so equal texts mean equal ids
+        plain = "\n".join(ids) == "\n".join(map(str, range(lo, lo + len(ids))))
+    except TypeError:  # an id that is not text
+        expected = np.arange(lo, lo + len(ids), dtype=np.int64).astype(str)
+        plain = bool((ids.astype(str) == expected).all())
+    return lo if plain else None
 
 
 def _numbers(ids: np.ndarray) -> np.ndarray:
@@ -56,13 +62,14 @@ class SeenIds:
     def repeats(self, ids: np.ndarray) -> np.ndarray:
         """Mark each of ``ids`` (non-empty texts, in line order) seen before — in an earlier
         chunk or earlier in this one — and remember the others."""
-        hashes = _hashes(ids)
         start = _run_start(ids) if len(ids) else None
-        # a run of consecutive numbers cannot repeat itself
+        # a run of consecutive numbers cannot repeat itself, nor needs hashing unless hashed
+        # ids were seen before
+        hashes = _hashes(ids) if start is None or len(self.hashes) else None
         repeated = np.zeros(len(ids), dtype=bool)
         if start is None:
             repeated = pd.Series(hashes).duplicated().to_numpy(copy=True)
-        if len(self.hashes):
+        if hashes is not None and len(self.hashes):
             order = np.argsort(hashes)  # sorted needles search ~4x faster
             at = np.searchsorted(self.hashes, hashes[order])
             found = np.empty(len(hashes), dtype=bool)
@@ -77,7 +84,7 @@ class SeenIds:
                 repeated |= (numbers >= lo) & (numbers <= hi)
         if start is not None:
             self._add_run(start, start + len(ids) - 1)
-        else:
+        elif hashes is not None:
             self._add_hashes(hashes[~repeated])
         return repeated
 

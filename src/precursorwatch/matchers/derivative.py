@@ -11,11 +11,13 @@ piperine giving piperidine) stays silent. The cut-offs below were chosen by
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from precursorwatch import chem
-from precursorwatch.chem_reactions import derivatives_of
+from precursorwatch.chem_reactions import derivatives_of, kept_core, may_lose_protecting_group
 from precursorwatch.index import TOP_CATEGORY_CODES, ListIndex
 from precursorwatch.matchers.base import Declared, StructureId, describe_structure
 from precursorwatch.models import Evidence
@@ -88,6 +90,78 @@ class Hit:
     masked: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What a declared parent needs to reach a listed substance that can be evidence."""
+
+    heavy_atoms: int  # the listed parent's (the largest, when several share a core)
+    needs: tuple[tuple[str, int], ...]  # elements other than oxygen, at least these counts
+    core: Any  # compiled SMARTS of :func:`~precursorwatch.chem_reactions.kept_core`
+
+
+_ELEMENT_COUNT = re.compile(r"([A-Z][a-z]?)(\d+)")
+
+
+def _counts(composition: str) -> dict[str, int]:
+    return {symbol: int(n) for symbol, n in _ELEMENT_COUNT.findall(composition)}
+
+
+def _build_targets(index: ListIndex) -> tuple[_Target, ...]:
+    """The listed substances a derivative can score against (UN Table I / EU category 1 or
+    masked in practice), one per kept core, smallest core first."""
+    masked = masked_skeletons()
+    by_core: dict[str, _Target] = {}
+    for key in sorted({k for keys in index.by_skeleton.values() for k in keys}):
+        ident, _ = chem.identity(index.substance(key).smiles)
+        if ident is None:
+            continue
+        top = bool(TOP_CATEGORY_CODES.intersection(index.list_codes(key)))
+        if not (top or ident.skeleton in masked):
+            continue
+        smarts = kept_core(ident.parent)
+        core = chem.compile_smarts(smarts)
+        if core is None:
+            continue
+        needs = {e: n for e, n in _counts(ident.composition).items() if e != "O"}
+        heavy = int(ident.parent.GetNumHeavyAtoms())
+        old = by_core.get(smarts)
+        if old is not None:  # one target for both: what either needs at least
+            heavy = max(heavy, old.heavy_atoms)
+            needs = {e: min(n, needs[e]) for e, n in old.needs if e in needs}
+        by_core[smarts] = _Target(heavy, tuple(sorted(needs.items())), core)
+    return tuple(sorted(by_core.values(), key=lambda t: t.core.GetNumAtoms()))
+
+
+def could_be_evidence(ident: chem.Identity, index: ListIndex) -> bool:
+    """False only when no product of ``ident``'s parent can be derivative evidence, without
+    running the transforms (a third of PubChem's structures, at a tenth of their cost).
+
+    A product scores only if it is a top-category or masked listed substance carrying at least
+    :data:`MEDIUM_SHARE` of the declared parent (protecting groups aside), and a product keeps
+    only atoms but oxygens that the declared parent had (:func:`~precursorwatch.
+    chem_reactions.kept_core`). So the parent must contain such a substance's kept core, have
+    its elements, and, unless a protecting group can come off, be at most ``1 / MEDIUM_SHARE``
+    times its size.
+    """
+    mol = ident.parent
+    most = int(mol.GetNumHeavyAtoms()) * min(HIGH_SHARE, MEDIUM_SHARE)
+    have: dict[str, int] | None = None
+    bounded: bool | None = None
+    for target in index.derived("derivative-targets", _build_targets):
+        if most > target.heavy_atoms:
+            if bounded is None:
+                bounded = not may_lose_protecting_group(mol)
+            if bounded:
+                continue
+        if have is None:
+            have = _counts(ident.composition)
+        if any(have.get(e, 0) < n for e, n in target.needs):
+            continue
+        if mol.HasSubstructMatch(target.core):
+            return True
+    return False
+
+
 def derivative_hits(ident: chem.Identity, index: ListIndex) -> list[Hit]:
     """Every listed substance up to two transforms make of ``ident``'s parent, unweighed.
 
@@ -125,6 +199,8 @@ def match_derivative(declared: Declared, index: ListIndex) -> list[Evidence]:
     for s in declared_structures(declared):
         ident = s.identity
         if ident is None or index.keys_by_skeleton(ident):
+            continue
+        if not could_be_evidence(ident, index):
             continue
         for hit in derivative_hits(ident, index):
             score = derivative_score(

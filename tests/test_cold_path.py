@@ -123,3 +123,14 @@ def test_forked_parts_shrink_so_workers_end_together() -> None:
         sizes = part_sizes(buckets, workers)
         assert sum(sizes) == buckets and sizes == sorted(sizes, reverse=True)
         assert sizes[-1] == 1 and sizes[0] <= -(-buckets // (2 * workers))
+
+
+def test_packaging_variants_of_a_name_go_to_one_part() -> None:
+    from precursorwatch.workers import group_key
+
+    variants = ["Acetone", "acetone 99 %", "ACETONE, in 200 L drums", "Acetone 25 kg bags",
+                "acetone (reagent grade)", "Acetone; technical"]  # fmt: skip
+    assert {group_key(v) for v in variants} == {"acetone"}
+    # other chemicals, and names whose commas or brackets are part of the name, stay apart
+    others = ["toluene", "2,4-D", "(R)-ephedrine", "(S)-ephedrine", "BRN 1234567", "BRN 7654321"]
+    assert len({group_key(v) for v in others}) == len(others)

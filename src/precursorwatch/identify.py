@@ -97,12 +97,18 @@ def _watch_lookup(index: ListIndex, name: str) -> tuple[tuple[str, ...], str]:
     return (), ""
 
 
+#: A name ending in -in (German, Dutch, Polish "Ephedrin") whose English form ends in -ine.
+_GERMANIC_IN = re.compile(r"[a-z]in$")
+_WORD_BREAK = re.compile(r"[\s,;:()\[\]]+")
+_BRACKETED = re.compile(r"\s*\([^)]*\)?")
+
+
 def _pubchem_lookup(texts: Iterable[str]) -> KnownChemical | None:
     for text in texts:
         if not text:
             continue
         known = pubchem_by_name(text)
-        if known is None and re.search(r"[a-z]in$", text):
+        if known is None and _GERMANIC_IN.search(text):
             known = pubchem_by_name(text + "e")  # German/Dutch/Polish -in -> English -ine
         if known is not None:
             return known
@@ -125,7 +131,7 @@ def _embedded(tokens: list[str], start: int, end: int) -> bool:
 
 def _in_text(index: ListIndex, text: str) -> tuple[tuple[str, ...], str]:
     """A listed name written as whole words inside a longer text (longest first)."""
-    tokens = [t for t in re.split(r"[\s,;:()\[\]]+", fold(text)) if t]
+    tokens = [t for t in _WORD_BREAK.split(fold(text)) if t]
     for size in range(min(index.max_name_tokens, len(tokens)), 0, -1):
         for start in range(len(tokens) - size + 1):
             if _embedded(tokens, start, start + size):
@@ -158,7 +164,7 @@ def _first_pass(index: ListIndex, component: str) -> ComponentId:
         if keys:
             return replace(comp, watch_keys=keys, watch_via=via, watch_term=candidate)
     salted = f"{parts.name} {parts.salt}".strip()
-    unbracketed = re.sub(r"\s*\([^)]*\)?", " ", parts.name).strip()
+    unbracketed = _BRACKETED.sub(" ", parts.name).strip()
     known = _pubchem_lookup(dict.fromkeys((whole, salted, parts.name, unbracketed)))
     if known is not None:
         return replace(

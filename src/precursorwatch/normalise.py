@@ -21,6 +21,18 @@ _CAS_PREFIX = re.compile(
 )
 
 
+#: What separates the CAS numbers of one field: ; / , | two spaces, or a space before one.
+_CAS_LIST_SPLIT = re.compile(r"[;/,|]|\s{2,}|\s(?=\d{2,7}-)")
+_CAS_PUNCTUATION = re.compile(r"[\s.-]")
+#: A hyphenated CAS number in free text (not part of a longer number, code or percentage).
+_HYPHENATED_CAS = re.compile(r"(?<![\w.,-])(\d{2,7})-(\d{2})-(\d)(?![\w.,-]|\s*%)")
+#: "CAS 67-64-1", "(CAS No. 67-64-1)" and a bracketed "(67-64-1)" in a description.
+_CAS_MENTION = re.compile(r"\(?\s*\bcas\b[^0-9()]{0,12}\d{2,7}-\d{2}-\d\s*\)?", re.I)
+_BRACKETED_CAS = re.compile(r"\(\s*\d{2,7}-\d{2}-\d\s*\)")
+_SPACES = re.compile(r"\s{2,}")
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def cas_check_ok(cas: str) -> bool:
     """True when ``cas`` (``NNNNNNN-NN-N``) carries a correct check digit (CAS's own rule)."""
     digits = cas.replace("-", "")
@@ -71,11 +83,11 @@ def _read_cas(text: str) -> tuple[CasReading, ...]:
         return ()
     cleaned = _CAS_PREFIX.sub(" ", text.translate(_DASHES))
     readings: list[CasReading] = []
-    for token in re.split(r"[;/,|]|\s{2,}|\s(?=\d{2,7}-)", cleaned):
+    for token in _CAS_LIST_SPLIT.split(cleaned):
         token = token.strip().strip(".:()[] ")
         if not token:
             continue
-        digits = re.sub(r"[\s.-]", "", token)
+        digits = _CAS_PUNCTUATION.sub("", token)
         if digits.isdigit() and 5 <= len(digits.lstrip("0")) <= 10:
             cas = format_cas(digits)
             readings.append(CasReading(token, cas, cas_check_ok(cas)))
@@ -90,7 +102,7 @@ def cas_in_text(text: str) -> list[CasReading]:
     """
     found = []
     text = text.translate(_DASHES)
-    for m in re.finditer(r"(?<![\w.,-])(\d{2,7})-(\d{2})-(\d)(?![\w.,-]|\s*%)", text):
+    for m in _HYPHENATED_CAS.finditer(text):
         cas = format_cas("".join(m.groups()))
         if cas:
             found.append(CasReading(m.group(0), cas, cas_check_ok(cas)))
@@ -99,9 +111,9 @@ def cas_in_text(text: str) -> list[CasReading]:
 
 def strip_cas_from_text(text: str) -> str:
     """The description without "CAS 67-64-1"-style mentions."""
-    text = re.sub(r"\(?\s*\bcas\b[^0-9()]{0,12}\d{2,7}-\d{2}-\d\s*\)?", " ", text, flags=re.I)
-    text = re.sub(r"\(\s*\d{2,7}-\d{2}-\d\s*\)", " ", text)
-    return re.sub(r"\s{2,}", " ", text).strip()
+    text = _CAS_MENTION.sub(" ", text)
+    text = _BRACKETED_CAS.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
 
 
 # --- HS / CN codes ---------------------------------------------------------------------------
@@ -109,7 +121,7 @@ def strip_cas_from_text(text: str) -> str:
 
 def normalise_hs(text: str) -> str:
     """Digits of an HS/CN code ("2915.24.00", "2915 24 00" -> "29152400"); '' when none."""
-    digits = re.sub(r"\D", "", text or "")
+    digits = _NOT_DIGIT.sub("", text or "")
     return digits if len(digits) >= 4 else ""
 
 
@@ -122,6 +134,8 @@ CONTROL_CHARS = re.compile(
     "\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff\ufff9-\ufffb"
     "\U000e0000-\U000e007f]"
 )
+_WHITESPACE = re.compile(r"\s+")
+_NOT_ALNUM = re.compile(r"[\W_]+")
 #: German transliterations (Essigsäure -> Essigsaeure) used to index both spellings.
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 #: Letters that NFKD does not decompose.
@@ -134,7 +148,7 @@ def clean_text(text: str) -> str:
     """Remove invisible/control characters and collapse whitespace; keep case and accents."""
     text = unicodedata.normalize("NFKC", text or "")
     text = CONTROL_CHARS.sub("", text)
-    return re.sub(r"\s+", " ", text).strip()
+    return _WHITESPACE.sub(" ", text).strip()
 
 
 @lru_cache(maxsize=65536)
@@ -150,7 +164,7 @@ def compact(text: str) -> str:
 
     Letters of every script are kept (Greek, Cyrillic names are declared too).
     """
-    return re.sub(r"[\W_]+", "", fold(text))
+    return _NOT_ALNUM.sub("", fold(text))
 
 
 def fold_variants(name: str) -> set[str]:
@@ -185,6 +199,10 @@ _CONTAINERS = (
     r"flexitanks?|bottles?|cans?|jerrycans?|pails?|sacks?|cylinders?|tins?|cartons?|boxes|"
     r"kegs?|carboys?|ampoules?|vials?)\b"
 )
+_PACKAGING_WORDS = re.compile(_PACKAGING, re.IGNORECASE)
+_CONTAINER_WORDS = re.compile(_CONTAINERS, re.IGNORECASE)
+_GRADE = re.compile(rf"(?<![\w-])(?:{_GRADE_WORDS})(?![\w-])", re.IGNORECASE)
+_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
 _PERCENT = re.compile(
     r"(\d+(?:[.,]\d+)?)\s*%\s*(?:w/w|v/v|wt\.?|vol\.?|m/m|\(w/w\))?", re.IGNORECASE
 )
@@ -244,8 +262,8 @@ _DANGLING = re.compile(
 
 def _trim(text: str) -> str:
     """Collapse spaces, drop empty brackets, dangling words and unbalanced edge brackets."""
-    text = re.sub(r"\(\s*\)|\[\s*\]", " ", text)
-    text = re.sub(r"\s+", " ", text).strip(" ,;:-–")
+    text = _EMPTY_BRACKETS.sub(" ", text)
+    text = _WHITESPACE.sub(" ", text).strip(" ,;:-–")
     for _ in range(3):
         text = _DANGLING.sub("", text).strip(" ,;:-–")
         if text.endswith(")") and text.count("(") < text.count(")"):
@@ -266,9 +284,9 @@ def clean_name(text: str) -> NameParts:
     """
     text = strip_cas_from_text(clean_text(text))
     text, share = _share(text)
-    text = re.sub(_PACKAGING, " ", text, flags=re.IGNORECASE)
-    text = re.sub(_CONTAINERS, " ", text, flags=re.IGNORECASE)
-    text = re.sub(rf"(?<![\w-])(?:{_GRADE_WORDS})(?![\w-])", " ", text, flags=re.IGNORECASE)
+    text = _PACKAGING_WORDS.sub(" ", text)
+    text = _CONTAINER_WORDS.sub(" ", text)
+    text = _GRADE.sub(" ", text)
     text = _trim(text)
     salt = hydrate = stereo = ""
     m = _HYDRATE.search(text)
@@ -291,6 +309,9 @@ def clean_name(text: str) -> NameParts:
     return NameParts(_trim(text), salt.lower(), hydrate.lower(), stereo, share)
 
 
+#: "w/w", "v/v", "wt/wt", "m/m": removed before splitting (their slash separates nothing).
+_SHARE_BASIS = re.compile(r"\(?\b(?:[wvm]|wt)\s*/\s*(?:[wvm]|wt)\b\)?", re.IGNORECASE)
+_TWO_LETTERS = re.compile(r"[A-Za-zÀ-ÿ]{2,}")
 #: Separators between mixture components; "w/w" and "v/v" are protected first.
 _COMPONENT_SPLIT = re.compile(
     r"\s*(?:/|\+|;|&|,\s(?!\d)|\bund\b|\bet\b|\band\b|\bwith\b|"
@@ -307,7 +328,7 @@ def split_components(text: str) -> list[str]:
     locant commas ("1,3-benzodioxole" has no space after the comma).
     """
     text = clean_text(text)
-    protected = re.sub(r"\(?\b(?:[wvm]|wt)\s*/\s*(?:[wvm]|wt)\b\)?", " ", text, flags=re.IGNORECASE)
+    protected = _SHARE_BASIS.sub(" ", text)
     parts = [p.strip() for p in _COMPONENT_SPLIT.split(protected)]
-    parts = [p for p in parts if re.search(r"[A-Za-zÀ-ÿ]{2,}", p)]
+    parts = [p for p in parts if _TWO_LETTERS.search(p)]
     return parts or [text]

@@ -8,6 +8,7 @@ forked workers that identify their own descriptions with OPSIN running in a thre
 from __future__ import annotations
 
 import io
+import random
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +30,10 @@ SALTS = [
     "Cl.CNC(C)C(O)c1ccccc1",  # ephedrine hydrochloride
     "[Na+].CC1(OC1c1ccccc1)C(=O)[O-]",  # BMK glycidic acid sodium salt
     "O.O.Cl.CC(N)Cc1ccccc1",  # a hydrated amine salt
-    "CCO.CC(=O)O",  # two organic fragments: the chooser decides
+    "CCO.CC(=O)O",  # two organic fragments: the one with most atoms (ethanol, 9 with Hs)
+    "OCC.COC",  # a tie (9 atoms each): the chooser's own tie-break decides
+    "CC(=O)O.CC(=O)O",  # the same fragment twice
+    "CCCCN.OC(=O)C(O)C(O)C(=O)O",  # butylamine tartrate: the acid has more atoms
     "[K+].[O-][Mn](=O)(=O)=O",  # no organic fragment at all
 ]
 SYSTEMATIC = "2-benzyl-2-methyl-1,3-dioxolane"  # P2P ethylene ketal, only OPSIN knows it
@@ -58,6 +62,24 @@ def test_parent_is_what_the_fragment_chooser_and_uncharger_give(smiles: str) -> 
     assert ident.declared_inchikey == Chem.MolToInchiKey(Chem.MolFromSmiles(smiles))
 
 
+def test_parent_of_pubchem_mixtures_and_salts_is_the_choosers() -> None:
+    from chemicals.identifiers import pubchem_db
+
+    pubchem_db.finish_loading()
+    several = sorted({m.smiles for m in pubchem_db.CAS_index.values() if "." in m.smiles})
+    chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
+    uncharger = rdMolStandardize.Uncharger()
+    compared = 0
+    for smiles in random.Random(20261202).sample(several, 400):
+        mol = Chem.MolFromSmiles(smiles)
+        ident, _ = chem.identity(smiles)
+        if mol is None or ident is None:
+            continue
+        compared += 1
+        assert ident.parent_smiles == Chem.MolToSmiles(uncharger.uncharge(chooser.choose(mol)))
+    assert compared > 350
+
+
 def test_no_inchikey_is_computed_for_a_composition_nothing_listed_has(index) -> None:  # type: ignore[no-untyped-def]
     ident, _ = chem.identity("CCCCCCCCCCCCCCCC(=O)OC")  # methyl palmitate, C17O2
     assert ident is not None and ident.composition == "C17O2"
@@ -77,12 +99,17 @@ def test_a_listed_salt_still_matches_its_parent(index) -> None:  # type: ignore[
     assert ("structure-parent", "ephedrine") in kinds
 
 
-def test_molecules_survive_their_binary_round_trip() -> None:
-    ident, _ = chem.identity("CC(=O)Cc1ccc2c(c1)OCO2")
-    assert ident is not None
-    for i in range(300):  # push it out of the few live molecules kept
+def test_parents_pushed_out_of_the_live_few_are_made_again_alike() -> None:
+    own, _ = chem.identity("CC(=O)Cc1ccc2c(c1)OCO2")
+    salt, _ = chem.identity("Cl.CNC(C)C(O)c1ccccc1")
+    assert own is not None and salt is not None
+    salt_parent = Chem.MolToSmiles(salt.parent)
+    for i in range(300):  # push both out of the few live molecules kept
         chem.identity("C" * (i + 2))
-    assert Chem.MolToSmiles(ident.parent) == ident.parent_smiles == "CC(=O)Cc1ccc2c(c1)OCO2"
+    assert Chem.MolToSmiles(own.parent) == own.parent_smiles == "CC(=O)Cc1ccc2c(c1)OCO2"
+    assert Chem.MolToSmiles(salt.parent) == salt_parent == "CNC(C)C(O)c1ccccc1"
+    assert salt.declared_inchikey == Chem.MolToInchiKey(Chem.MolFromSmiles("Cl.CNC(C)C(O)c1ccccc1"))
+    assert salt.declared_inchikey != salt.inchikey
 
 
 @needs_java

@@ -83,26 +83,44 @@ class Identity:
     on the same object, so nothing is parsed twice.
     """
 
-    __slots__ = ("_declared", "_memo", "_parent", "composition", "heavy_atoms", "n_fragments")
+    __slots__ = ("_memo", "_own_parent", "_smiles", "composition", "heavy_atoms", "n_fragments")
 
     def __init__(
-        self, parent: Chem.Mol, *, declared: Chem.Mol | None, n_fragments: int, heavy_atoms: int
+        self,
+        smiles: str,
+        parent: Chem.Mol,
+        *,
+        own_parent: bool,
+        n_fragments: int,
+        heavy_atoms: int,
     ) -> None:
-        # Molecules are kept in RDKit's binary form (~1 KB; a live molecule takes ~28 KB),
-        # so caches of many identities stay small; :attr:`parent` rebuilds it when needed.
-        self._parent: bytes = parent.ToBinary()
-        #: The declared molecule when it is not its own parent (a salt, a charged form).
-        self._declared: bytes | None = None if declared is None else declared.ToBinary()
+        # Only the SMILES is kept, so caches of many identities stay small (a live molecule
+        # takes ~28 KB): the last few parents stay live (_LIVE), and one asked for after that
+        # (under 2 % of a screening's structures) is parsed and standardised again, which
+        # costs less overall than keeping every parent in RDKit's binary form.
+        self._smiles = smiles
+        #: The declared molecule is its own parent (one neutral fragment).
+        self._own_parent = own_parent
         self.n_fragments = n_fragments
         self.heavy_atoms = heavy_atoms
         self.composition = heavy_composition(parent)
         self._memo: dict[str, Any] = {}
-        _LIVE.keep(self._parent, parent)
+        _LIVE.keep(smiles, parent)
 
     @property
     def parent(self) -> Chem.Mol:
         """The standardised parent molecule (shared: do not modify it)."""
-        return _LIVE.get(self._parent)
+        return _LIVE.get(self._smiles, self._standardised)
+
+    def _declared_mol(self) -> Chem.Mol:
+        mol, _ = parse_smiles(self._smiles)
+        assert mol is not None, "an Identity's SMILES parsed when it was made"
+        return mol
+
+    def _standardised(self) -> Chem.Mol:
+        """The parent made again as :func:`identity` made it."""
+        mol = self._declared_mol()
+        return mol if self._own_parent else parent_mol(mol)
 
     def memo(self, name: str, compute: Callable[[], _T]) -> _T:
         """``compute()`` the first time ``name`` is asked for, the kept value after that."""
@@ -129,10 +147,9 @@ class Identity:
     @property
     def declared_inchikey(self) -> str:
         """InChIKey of the whole declared structure (the parent's when it is its own)."""
-        declared = self._declared
-        if declared is None:
+        if self._own_parent:
             return self.inchikey
-        return self.memo("declared_inchikey", lambda: _inchikey(_from_binary(declared)))
+        return self.memo("declared_inchikey", lambda: _inchikey(self._declared_mol()))
 
     def __repr__(self) -> str:
         return f"Identity({self.parent_smiles!r}, n_fragments={self.n_fragments})"
@@ -142,32 +159,27 @@ _T = TypeVar("_T")
 
 
 class _LiveMolecules:
-    """The last few molecules rebuilt from their binary form, so the matchers that look at
-    one structure in turn parse it once (a FIFO of :attr:`size` molecules)."""
+    """The last few parents, by SMILES, so the matchers that look at one structure in turn
+    parse it once (a FIFO of :attr:`size` molecules)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._mols: OrderedDict[bytes, Chem.Mol] = OrderedDict()
+        self._mols: OrderedDict[str, Chem.Mol] = OrderedDict()
 
-    def keep(self, binary: bytes, mol: Chem.Mol) -> None:
+    def keep(self, smiles: str, mol: Chem.Mol) -> None:
         if len(self._mols) >= self.size:
             self._mols.popitem(last=False)  # O(1), where a dict's first key is not
-        self._mols[binary] = mol
+        self._mols[smiles] = mol
 
-    def get(self, binary: bytes) -> Chem.Mol:
-        mol = self._mols.get(binary)
+    def get(self, smiles: str, make: Callable[[], Chem.Mol]) -> Chem.Mol:
+        mol = self._mols.get(smiles)
         if mol is None:
-            mol = _from_binary(binary)
-            self.keep(binary, mol)
+            mol = make()
+            self.keep(smiles, mol)
         return mol
 
 
 _LIVE = _LiveMolecules(256)
-
-
-def _from_binary(binary: bytes) -> Chem.Mol:
-    """A molecule from ``Mol.ToBinary()`` bytes (RDKit's stubs say str; bytes is the type)."""
-    return Chem.Mol(binary)  # type: ignore[call-overload]
 
 
 #: An atom written with a formal charge in SMILES (charges only appear inside brackets).
@@ -202,14 +214,19 @@ def parent_mol(mol: Chem.Mol) -> Chem.Mol:
     """
     chooser, uncharger = _standardisers()
     with quiet_rdkit():
+        if len(Chem.GetMolFrags(mol)) == 1:  # its own largest fragment: only neutralise it
+            return uncharger.uncharge(mol)
+        # sanitised again: unsanitised copies perceive double-bond stereo differently in a
+        # few molecules (1 in the 76,574 structures of the PubChem table)
         frags = Chem.GetMolFrags(mol, asMols=True)
         organic = [f for f in frags if has_carbon(f)]
-        if len(frags) == 1:  # one fragment is its own largest: only neutralise it
-            frag = mol
-        elif len(organic) == 1:
-            # a salt's one organic fragment is what the chooser (organic first) would pick:
-            # on the 7,399 such salts of the PubChem table it is, at a quarter of the cost
-            frag = organic[0]
+        sizes = [f.GetNumAtoms(onlyExplicit=False) for f in organic]
+        if organic and sizes.count(max(sizes)) == 1:
+            # the chooser (organic first, then most atoms with their hydrogens) picks the one
+            # organic fragment of a salt, or the one with most atoms: on the PubChem table it
+            # does for all 7,399 such salts and all 3,321 such mixtures, at a quarter of the
+            # cost (it writes each fragment's SMILES to break ties)
+            frag = organic[sizes.index(max(sizes))]
         else:
             frag = chooser.choose(Chem.Mol(mol))
         return uncharger.uncharge(frag)
@@ -266,7 +283,7 @@ def identity(smiles: str) -> tuple[Identity | None, str]:
         own_parent = n_frag == 1 and not charged
         parent = mol if own_parent else parent_mol(mol)
     return Identity(
-        parent, declared=None if own_parent else mol, n_fragments=n_frag, heavy_atoms=heavy
+        smiles, parent, own_parent=own_parent, n_fragments=n_frag, heavy_atoms=heavy
     ), ""
 
 

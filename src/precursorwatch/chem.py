@@ -314,6 +314,15 @@ def heavy_composition(mol: Chem.Mol) -> str:
     return "".join(f"{s}{n}" for s, n in sorted(counts.items()))
 
 
+#: One element of a composition ('C9', 'Cl1').
+_COMPOSITION_ELEMENT = re.compile(r"([A-Z][a-z]?)(\d+)")
+
+
+def composition_counts(composition: str) -> dict[str, int]:
+    """The element counts a :func:`heavy_composition` text writes ('C9O1' -> C: 9, O: 1)."""
+    return {symbol: int(n) for symbol, n in _COMPOSITION_ELEMENT.findall(composition)}
+
+
 # --- patterns and fingerprints ----------------------------------------------------------------
 
 

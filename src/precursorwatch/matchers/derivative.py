@@ -11,7 +11,6 @@ piperine giving piperidine) stays silent. The cut-offs below were chosen by
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -99,13 +98,6 @@ class _Target:
     core: Any  # compiled SMARTS of :func:`~precursorwatch.chem_reactions.kept_core`
 
 
-_ELEMENT_COUNT = re.compile(r"([A-Z][a-z]?)(\d+)")
-
-
-def _counts(composition: str) -> dict[str, int]:
-    return {symbol: int(n) for symbol, n in _ELEMENT_COUNT.findall(composition)}
-
-
 def _build_targets(index: ListIndex) -> tuple[_Target, ...]:
     """The listed substances a derivative can score against (UN Table I / EU category 1 or
     masked in practice), one per kept core, smallest core first."""
@@ -122,7 +114,7 @@ def _build_targets(index: ListIndex) -> tuple[_Target, ...]:
         core = chem.compile_smarts(smarts)
         if core is None:
             continue
-        needs = {e: n for e, n in _counts(ident.composition).items() if e != "O"}
+        needs = {e: n for e, n in chem.composition_counts(ident.composition).items() if e != "O"}
         heavy = int(ident.parent.GetNumHeavyAtoms())
         old = by_core.get(smarts)
         if old is not None:  # one target for both: what either needs at least
@@ -154,7 +146,7 @@ def could_be_evidence(ident: chem.Identity, index: ListIndex) -> bool:
             if bounded:
                 continue
         if have is None:
-            have = _counts(ident.composition)
+            have = chem.composition_counts(ident.composition)
         if any(have.get(e, 0) < n for e, n in target.needs):
             continue
         if mol.HasSubstructMatch(target.core):

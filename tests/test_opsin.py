@@ -65,3 +65,23 @@ def test_answers_out_of_step_are_refused(monkeypatch: pytest.MonkeyPatch) -> Non
         assert session._proc is None  # ended, not reused
         monkeypatch.undo()
         assert session.parse([P2P]) == {P2P: "C1(=CC=CC=C1)CC(C)=O"}
+
+
+def test_a_file_screening_starts_its_jvms_before_reading() -> None:
+    # warm_up: one JVM per worker, running before the first chunk is read (a file of systematic
+    # names then finds them loaded), and the same JVMs serve the batches
+    import pandas as pd
+
+    from precursorwatch.lists import load_bundled
+    from precursorwatch.screen import Screener
+    from precursorwatch.workers import can_fork
+
+    screener = Screener(load_bundled(), workers=2)
+    screener.warm_up()
+    started = [s._proc.pid for s in screener._opsin if s._proc is not None]
+    assert len(started) == (2 if can_fork() else 1)
+    out = screener.screen_frame(pd.DataFrame({"description": [P2P]}))
+    assert out.loc[0, "matched_key"] == "1-phenyl-2-propanone"
+    assert [s._proc.pid for s in screener._opsin if s._proc is not None][: len(started)] == started
+    for session in screener._opsin:
+        session.close()

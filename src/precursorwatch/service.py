@@ -219,6 +219,8 @@ def screen_file(
     is stored then (a file unreadable half way leaves an incomplete screening no reader lists).
     """
     screener = screener or make_screener(store)
+    if isinstance(screener, Screener):
+        screener.warm_up()
     keep = _Keep() if keep_results else None
     recorder = None
     if record:

@@ -50,6 +50,21 @@ def test_many_candidate_characters_fall_back_to_the_regex() -> None:
     assert manifest._has_controls(text + "\u200b")
 
 
+@pytest.mark.parametrize("shift", [0, 1, 2, 3])
+def test_a_control_character_across_a_block_boundary_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shift: int
+) -> None:
+    # the scan checks each block's own UTF-8 bytes: a zero-width space (3 bytes) that a block
+    # boundary cuts must still make the file dirty, and "é" cut the same way must not
+    monkeypatch.setattr(manifest, "_BLOCK_BYTES", 64)
+    for char, dirty in (("\u200b", True), ("é", False)):
+        line = "a" * (64 - 4 + shift) + char + ",b\n"
+        path = tmp_path / f"cut{shift}{dirty}.csv"
+        path.write_bytes((line + "c,d\n" * 40).encode("utf-8"))
+        scan = _scan_body(path, 0, "utf-8", ",", 2)
+        assert scan is not None and scan.dirty is dirty, (char, shift)
+
+
 def _pandas_rows(body: bytes, width: int) -> list[list[str]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -260,11 +260,17 @@ def _scan_body(path: Path, offset: int, encoding: str, delimiter: str, width: in
         fh.seek(offset)
         while True:
             block = fh.read(_BLOCK_BYTES)
+            held = decoder.getstate()[0]
             try:
                 text = decoder.decode(block, final=not block)
             except UnicodeDecodeError:
                 return None
-            dirty = dirty or _has_controls(text)
+            if not dirty:
+                raw = None
+                if encoding == "utf-8":  # the text's own bytes: no need to encode it again
+                    raw = held + block
+                    raw = raw[: len(raw) - len(decoder.getstate()[0])]
+                dirty = _has_controls(text, raw)
             if ragged and long_lines:
                 if not block:
                     break
@@ -345,7 +351,7 @@ class _BlockLines:
         alike): each quote opens a field, closes one or is doubled inside one, and every CR
         is part of a CRLF."""
         body = self.buf[: self.ends[-1] + 1]
-        if body.count(b"\r") != body.count(b"\r\n"):
+        if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
             return False
         quotes = self.quotes[self.quotes < self.ends[-1]]
         opens, closes = quotes[0::2], quotes[1::2]
@@ -371,13 +377,15 @@ _NOT_CONTROL_START = bytes(b for b in range(256) if b not in _ASCII_CONTROLS + _
 _MAX_CANDIDATES = 10_000
 
 
-def _has_controls(text: str) -> bool:
+def _has_controls(text: str, raw: bytes | None = None) -> bool:
     """``CONTROL_CHARS.search(text) is not None``, several times faster on long text.
 
-    On the UTF-8 bytes every such character is an ASCII control byte or starts with one of
-    a few lead bytes; only the characters starting with those go through the regex.
+    On the UTF-8 bytes (``raw``, when the caller has them) every such character is an ASCII
+    control byte or starts with one of a few lead bytes; only the characters starting with
+    those go through the regex.
     """
-    raw = text.encode("utf-8", "surrogatepass")
+    if raw is None:
+        raw = text.encode("utf-8", "surrogatepass")
     starts = raw.translate(None, _NOT_CONTROL_START)
     if not starts:
         return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -98,3 +99,23 @@ def test_without_arrow_the_csv_module_writes_the_same_bytes(
     monkeypatch.setattr(report, "pa", None)
     assert csv_block(frame) is None
     assert csv_text(frame) == fast
+
+
+def test_a_utf8_file_gets_the_same_bytes_as_a_text_buffer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rows go to a UTF-8 file's binary layer as Arrow's bytes, between rows the csv module
+    # wrote through the text layer (the header, a slice with a cell that is not text)
+    monkeypatch.setattr(report, "_WRITE_ROWS", 2)
+    frame = _frame([["a,b", "é", "=1", "x\ry", "ok"]] * 9, [True] * 5, [0.5] * 5)
+    frame.loc[2, "reason"] = None  # this slice goes through the csv module
+    text = io.StringIO()
+    CsvReport(text).write(frame)
+    path = tmp_path / "out.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        report_ = CsvReport(fh)
+        assert report_._raw is not None
+        report_.write(frame)
+        report_.write(frame.iloc[:1])
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        assert fh.read() == text.getvalue() + text.getvalue().split("\n", 2)[1] + "\n"

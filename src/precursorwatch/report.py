@@ -8,9 +8,11 @@ are prefixed with a single quote in CSV and XLSX; the store keeps the original t
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -232,10 +234,16 @@ def csv_block(frame: pd.DataFrame) -> str | None:
     what ``csv.writer`` writes for :func:`csv_columns`. ``None`` when Arrow is not installed or
     a cell is not text (surrogates, other objects): the caller then writes with the csv module.
     """
+    raw = csv_block_utf8(frame)
+    return None if raw is None else raw.decode("utf-8")
+
+
+def csv_block_utf8(frame: pd.DataFrame) -> bytes | None:
+    """:func:`csv_block` as the UTF-8 bytes Arrow made (``None`` in the same cases)."""
     if pa is None:
         return None
     if not len(frame):
-        return ""
+        return b""
     try:
         cols = _arrow_columns(frame)
         if cols is None:
@@ -247,7 +255,8 @@ def csv_block(frame: pd.DataFrame) -> str | None:
     except (pa.ArrowException, UnicodeError):
         return None
     at, raw = _arrow_offsets(lines)
-    return raw[at[0] : at[-1]].tobytes().decode("utf-8")
+    block: bytes = raw[at[0] : at[-1]].tobytes()
+    return block
 
 
 class CsvReport:
@@ -262,17 +271,29 @@ class CsvReport:
         self._stream = stream
         self._writer = csv.writer(stream, lineterminator="\n")
         self._writer.writerow(CSV_COLUMNS)
+        #: The binary file under a UTF-8 text stream that writes "\n" as it is (POSIX): rows
+        #: go there as the bytes Arrow made, not decoded to text and encoded again.
+        self._raw: IO[bytes] | None = None
+        if (
+            isinstance(stream, io.TextIOWrapper)
+            and codecs.lookup(stream.encoding).name == "utf-8"
+            and os.linesep == "\n"
+        ):
+            self._raw = stream.buffer
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append the rows of one output frame, a slice of rows at a time (the text of a
         whole chunk at once would hold a hundred MB)."""
         for start in range(0, len(frame), _WRITE_ROWS):
             part = frame.iloc[start : start + _WRITE_ROWS]
-            block = csv_block(part)
+            block = csv_block_utf8(part)
             if block is None:
                 self._writer.writerows(_csv_rows(part))
+            elif self._raw is not None:
+                self._stream.flush()  # what went through the text layer goes first
+                self._raw.write(block)
             else:
-                self._stream.write(block)
+                self._stream.write(block.decode("utf-8"))
 
 
 def csv_text(frame: pd.DataFrame) -> str:

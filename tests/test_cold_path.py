@@ -161,3 +161,23 @@ def test_packaging_variants_of_a_name_go_to_one_part() -> None:
     # other chemicals, and names whose commas or brackets are part of the name, stay apart
     others = ["toluene", "2,4-D", "(R)-ephedrine", "(S)-ephedrine", "BRN 1234567", "BRN 7654321"]
     assert len({group_key(v) for v in others}) == len(others)
+
+
+def test_judging_leaves_no_reference_cycles(watchlist) -> None:  # type: ignore[no-untyped-def]
+    # forked workers judge with the cyclic collector off (workers._take_slot): what judging
+    # drops must all be freed by reference counting
+    import gc
+
+    screener = Screener(watchlist, use_opsin=False)
+    texts = ["Acetone, technical grade", "Ephedrine hydrochloride", "Toluene / xylene 50 %",
+             "P2P ethylene ketal", "sodium chloride", "no such chemical qq", *SALTS]  # fmt: skip
+    keys = [(t, cas, "2914.31", "") for t in texts for cas in ("", "67-64-1", "50-00-0")]
+    gc.collect()
+    gc.disable()
+    try:
+        judged = screener.identify_and_judge(keys, texts, recall=False)
+        assert len(judged.templates) == len(keys)
+        del judged
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

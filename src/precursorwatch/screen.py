@@ -209,7 +209,11 @@ class Screener:
         so they load (about 0.5 CPU-s each) while a file is still being read, on the core
         the reading leaves idle, rather than when the workers need both cores. A file of
         declarations judged before does not use them; they end with the screener's process."""
-        self.start_opsin(self.workers if self.workers > 1 and can_fork() else 1)
+        self.start_opsin(self.workers if self._forks() else 1)
+
+    def _forks(self) -> bool:
+        """Whether many new declarations are judged in forked workers here."""
+        return self.workers > 1 and can_fork()
 
     def _opsin_session(self) -> OpsinSession:
         self.start_opsin(self.opsin_slot + 1)
@@ -393,7 +397,7 @@ class Screener:
         (one part in this process). New descriptions and structure evidence are kept in
         memory and go to the persistent cache as each part comes in."""
         todo = self._recall_descriptions([k[0] for k in keys])
-        forked = self.workers > 1 and len(keys) >= _PARALLEL_MIN and can_fork()
+        forked = self._forks() and len(keys) >= _PARALLEL_MIN
         if todo:
             self.start_opsin(self.workers if forked else 1)
         if not forked:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from precursorwatch.lists import load_bundled
 from precursorwatch.screen import OUTPUT_COLUMNS, Screener
+from precursorwatch.streaming import CsvSink, DaskScreener, stream_screen
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -58,3 +62,28 @@ def test_local_cluster_matches_single_process() -> None:
     for col in OUTPUT_COLUMNS:
         assert list(result[col]) == list(single[col]), col
     assert result["flagged"].sum() > 50
+
+
+@pytest.mark.slow
+def test_screen_on_a_cluster_streams_the_single_process_report() -> None:
+    """What ``screen --dask ADDRESS`` does: chunks sent to the cluster one after another
+    (the next read while the cluster screens one), the same report bytes as one process."""
+    manifest = Path(__file__).parent.parent / "sample_shipments" / "customs_import_declaration.csv"
+    watchlist = load_bundled()
+    single = io.StringIO()
+    stream_screen(manifest, Screener(watchlist, use_opsin=False), sinks=[CsvSink(single)])
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        screener = DaskScreener(cluster.scheduler_address, watchlist, use_opsin=False)
+        try:
+            clustered = io.StringIO()
+            done = stream_screen(manifest, screener, sinks=[CsvSink(clustered)], chunk_rows=16)
+        finally:
+            screener.close()
+    assert clustered.getvalue() == single.getvalue()
+    assert done.lines == 60 and done.seconds["cluster"] > 0

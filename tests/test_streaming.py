@@ -5,6 +5,7 @@ whatever the chunk size; workers and caches do not change results; PostgreSQL th
 from __future__ import annotations
 
 import io
+import multiprocessing
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from precursorwatch.cli import app
+from precursorwatch.errors import ManifestError
 from precursorwatch.lists import bundled_lists_dir, load_bundled
 from precursorwatch.manifest import read_manifest
 from precursorwatch.report import csv_text, print_table
@@ -183,3 +185,103 @@ def test_cli_screens_into_postgresql_and_the_screening_reads_back(
     assert summary.flagged == int((report["flagged"] == "true").sum()) > 0
     assert [r.risk for _, r in saved.lines] == list(report["risk"])
     assert [r.matched_key for _, r in saved.lines] == list(report["matched_key"])
+
+
+@pytest.fixture(scope="module")
+def three_chunks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three chunks of 1,000 lines, each with enough new declarations to fork workers."""
+    path = tmp_path_factory.mktemp("pipe") / "manifest.csv"
+    generate(path, 3_000, seed=5, distinct=1_500)
+    return path
+
+
+class _Recorder:
+    """A sink that records what happened when each chunk reached it."""
+
+    def __init__(self, events: list[str], fail_at: int = 0) -> None:
+        self.events = events
+        self.fail_at = fail_at
+        self.seen = 0
+        self.children_alive: list[int] = []
+
+    def __call__(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
+        self.seen += 1
+        self.events.append(f"sink {self.seen}")
+        self.children_alive.append(len(multiprocessing.active_children()))
+        if self.seen == self.fail_at:
+            raise RuntimeError("disk full")
+
+
+def _recorded_chunks(monkeypatch: pytest.MonkeyPatch, events: list[str], fail_after: int = 0):  # type: ignore[no-untyped-def]
+    """Make stream_screen's reader log each chunk it reads (and fail after ``fail_after``)."""
+    import precursorwatch.streaming as streaming
+
+    real = streaming.open_manifest
+
+    def logged(path, **kwargs):  # type: ignore[no-untyped-def]
+        info, chunks = real(path, **kwargs)
+
+        def each():  # type: ignore[no-untyped-def]
+            for n, chunk in enumerate(chunks, 1):
+                if n == fail_after + 1 and fail_after:
+                    raise ManifestError("line 2001: cut short", path=str(path))
+                events.append(f"read {n}")
+                yield chunk
+
+        return info, each()
+
+    monkeypatch.setattr(streaming, "open_manifest", logged)
+
+
+def test_next_chunk_is_read_and_last_written_while_workers_judge(
+    watchlist, three_chunks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    serial = io.StringIO()
+    stream_screen(three_chunks, Screener(watchlist, use_opsin=False), sinks=[CsvSink(serial)])
+    events: list[str] = []
+    _recorded_chunks(monkeypatch, events)
+    screener = Screener(watchlist, use_opsin=False, workers=2)
+    real_begin = screener.begin_frame
+
+    def begin(df):  # type: ignore[no-untyped-def]
+        events.append("begin")
+        return real_begin(df)
+
+    monkeypatch.setattr(screener, "begin_frame", begin)
+    piped, recorder = io.StringIO(), _Recorder(events)
+    done = stream_screen(three_chunks, screener, sinks=[CsvSink(piped), recorder], chunk_rows=1_000)
+    assert piped.getvalue() == serial.getvalue()
+    assert done.lines == 3_000
+    # chunk 2 is read while chunk 1 is judged; chunk 1 is written while chunk 2 is judged
+    assert events == [
+        "read 1", "begin", "read 2", "begin", "sink 1", "read 3", "begin", "sink 2", "sink 3",
+    ]  # fmt: skip
+    # the workers judging chunks 2 and 3 were alive while chunks 1 and 2 were written
+    assert recorder.children_alive[0] >= 2 and recorder.children_alive[1] >= 2
+    assert multiprocessing.active_children() == []
+
+
+def test_a_failing_sink_stops_the_workers_judging_the_next_chunk(
+    watchlist, three_chunks: Path
+) -> None:  # type: ignore[no-untyped-def]
+    recorder = _Recorder([], fail_at=1)
+    screener = Screener(watchlist, use_opsin=False, workers=2)
+    with pytest.raises(RuntimeError, match="disk full"):
+        stream_screen(three_chunks, screener, sinks=[recorder], chunk_rows=1_000)
+    assert recorder.children_alive[0] >= 2  # chunk 2 was being judged when the sink failed
+    assert multiprocessing.active_children() == []
+    # the screener is usable again: the next file is judged in full
+    assert len(screener.screen_frame(read_manifest(MANIFESTS[0])[0])) > 0
+
+
+def test_an_unreadable_later_chunk_comes_after_the_chunks_before_it(
+    watchlist, three_chunks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    events: list[str] = []
+    _recorded_chunks(monkeypatch, events, fail_after=2)
+    recorder = _Recorder(events)
+    screener = Screener(watchlist, use_opsin=False, workers=2)
+    with pytest.raises(ManifestError, match="line 2001"):
+        stream_screen(three_chunks, screener, sinks=[recorder], chunk_rows=1_000)
+    assert events == ["read 1", "read 2", "sink 1", "sink 2"]  # nothing read is lost
+    assert multiprocessing.active_children() == []

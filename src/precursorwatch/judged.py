@@ -10,7 +10,7 @@ lists and dicts pickle several times faster than dataclasses). Pure: no I/O.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -83,6 +83,17 @@ class Judged:
     json: list[dict[str, Any]]
     structures: dict[str, dict[str, list[dict[str, Any]]]]
     descriptions: dict[str, dict[str, Any]]
+
+
+@dataclass
+class JudgedParts:
+    """A round of judging, part by part as the parts come: the positions of a part's
+    declarations among those judged, and what judging them made. ``stop`` ends the judging
+    early (forked workers are stopped: parts not started are dropped, running ones waited
+    for); it does nothing once every part has come."""
+
+    parts: Iterator[tuple[list[int], Judged]]
+    stop: Callable[[], None] = lambda: None
 
 
 def judged_json(

@@ -29,6 +29,7 @@ from precursorwatch.identify import ComponentId, DescriptionId, finish, first_pa
 from precursorwatch.index import ListIndex, build_index
 from precursorwatch.judged import (
     Judged,
+    JudgedParts,
     Template,
     evidence_from_dicts,
     judged_json,
@@ -180,6 +181,8 @@ class Screener:
     _opsin: list[OpsinSession] = field(default_factory=list, init=False)
     #: Which of :attr:`_opsin` this process uses (a forked worker is given its own).
     opsin_slot: int = field(default=0, init=False)
+    #: The keys being judged (forked workers may be running): waited for before the next.
+    _judging: _Judging | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.index = build_index(self.watchlist)
@@ -389,25 +392,36 @@ class Screener:
                 self._structure_evidence[sig] = {n: evidence_from_dicts(data[n]) for n in names}
                 self._recalled.add(sig)
 
-    def _judge_many(
-        self, keys: Sequence[tuple[str, str, str, str]]
-    ) -> Iterator[tuple[list[int], Judged]]:
-        """Judge distinct declarations (in ``workers`` processes when worth it); yields the
-        positions in ``keys`` of a part of them and what judging it made, part after part
-        (one part in this process). New descriptions and structure evidence are kept in
-        memory and go to the persistent cache as each part comes in."""
+    def _judge_many(self, keys: Sequence[tuple[str, str, str, str]]) -> JudgedParts:
+        """Judge distinct declarations (in ``workers`` processes when worth it), part after
+        part (one part in this process). New descriptions and structure evidence are kept
+        in memory and go to the persistent cache as each part comes in.
+
+        Forked workers start before this returns and run while the caller does other work;
+        judging in this process waits until the parts are asked for."""
         todo = self._recall_descriptions([k[0] for k in keys])
         forked = self._forks() and len(keys) >= _PARALLEL_MIN
         if todo:
             self.start_opsin(self.workers if forked else 1)
         if not forked:
-            fresh = self.identify_and_judge(keys, todo, recall=True)
-            self._keep_new(fresh)
-            yield list(range(len(keys))), fresh
-            return
+            return JudgedParts(self._judge_here(keys, todo))
         # descriptions are identified and structures parsed in the workers: the parent would
         # do that work serially
-        for positions, part in judge_forked(self, keys, set(todo)):
+        judging = judge_forked(self, keys, set(todo))
+        return JudgedParts(self._take_in(judging.parts), judging.stop)
+
+    def _judge_here(
+        self, keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str]
+    ) -> Iterator[tuple[list[int], Judged]]:
+        fresh = self.identify_and_judge(keys, todo, recall=True)
+        self._keep_new(fresh)
+        yield list(range(len(keys))), fresh
+
+    def _take_in(
+        self, parts: Iterator[tuple[list[int], Judged]]
+    ) -> Iterator[tuple[list[int], Judged]]:
+        """Forked parts as they come, their new descriptions and evidence kept here."""
+        for positions, part in parts:
             for text, data in part.descriptions.items():
                 self._descriptions[text] = from_json(DescriptionId, data)
             for sig, data in part.structures.items():
@@ -431,6 +445,14 @@ class Screener:
         """The judged result (its ``evidence`` left empty) and its evidence JSON for each
         distinct (description, CAS, HS code, SMILES), from memory, the persistent cache or
         judged now."""
+        return self._start_judging(keys).wait()
+
+    def _start_judging(self, keys: Sequence[tuple[str, str, str, str]]) -> _Judging:
+        """Start judging what is not known of ``keys`` (forked workers start now); the
+        returned :class:`_Judging` waits for it. Judging one set of keys at a time: the
+        screener's memos are the workers' starting point."""
+        if self._judging is not None:
+            self._judging.wait()
         tkeys = ["\x1f".join(k) for k in keys]
         missing = [i for i, t in enumerate(tkeys) if t not in self._templates]
         if missing and self.cache is not None:
@@ -439,27 +461,32 @@ class Screener:
                 with suppress(TypeError, ValueError, KeyError):
                     self._templates[t] = template_from_json(data)
             missing = [i for i in missing if tkeys[i] not in self._templates]
-        if missing:
-            if len(self._templates) > _MAX_TEMPLATES:
-                self._templates.clear()
-                self._structure_evidence.clear()
-                self._structures.clear()
-                self._recalled.clear()
-            todo = [keys[i] for i in missing]
-            for positions, judged in self._judge_many(todo):
-                fresh: dict[str, dict[str, Any]] = {}
-                for pos, template, data in zip(
-                    positions, judged.templates, judged.json, strict=True
-                ):
-                    key = todo[pos]
-                    t = "\x1f".join(key)
-                    self._templates[t] = template
-                    d = self._descriptions.get(key[0])
-                    if d is None or not d.notes:
-                        fresh[t] = data
-                if self.cache is not None:
-                    self.cache.put_many(self.result_namespace, fresh)
-        return [self._templates[t] for t in tkeys]
+        if not missing:
+            return _Judging(self, tkeys, [], None)
+        if len(self._templates) > _MAX_TEMPLATES:
+            self._templates.clear()
+            self._structure_evidence.clear()
+            self._structures.clear()
+            self._recalled.clear()
+        todo = [keys[i] for i in missing]
+        self._judging = _Judging(self, tkeys, todo, self._judge_many(todo))
+        return self._judging
+
+    def _keep_templates(
+        self, todo: Sequence[tuple[str, str, str, str]], positions: list[int], judged: Judged
+    ) -> None:
+        """Keep the templates of one judged part (``positions`` in ``todo``), in memory and
+        (except where OPSIN was down) in the persistent cache."""
+        fresh: dict[str, dict[str, Any]] = {}
+        for pos, template, data in zip(positions, judged.templates, judged.json, strict=True):
+            key = todo[pos]
+            t = "\x1f".join(key)
+            self._templates[t] = template
+            d = self._descriptions.get(key[0])
+            if d is None or not d.notes:
+                fresh[t] = data
+        if self.cache is not None:
+            self.cache.put_many(self.result_namespace, fresh)
 
     # --- public entry points ---------------------------------------------------------------
 
@@ -469,19 +496,21 @@ class Screener:
         Missing input columns count as empty. Returns the contract's columns plus
         ``evidence`` (JSON text) and ``warnings``.
         """
+        return self.begin_frame(df).result()
+
+    def begin_frame(self, df: pd.DataFrame) -> PendingFrame:
+        """Start screening ``df`` (as :meth:`screen_frame`); :meth:`PendingFrame.result` gives
+        the result frame. When its new declarations are judged in forked workers, they run
+        while the caller does other work, such as writing the previous frame's results or
+        reading the next frame. Beginning a frame first waits for the judging (not the
+        result) of the frame begun before."""
         frame = _canonical(df)
         if frame.empty:
-            return pd.DataFrame(
-                {c: pd.Series(dtype=object) for c in (*OUTPUT_COLUMNS, "evidence", "warnings")}
-            )
+            return PendingFrame(self, frame, np.zeros(0, dtype=np.intp), None)
         groups, first = distinct_rows([frame[c] for c in _KEY_COLUMNS])
         desc, cas, hs, smiles = (frame[c].iloc[first].to_numpy(dtype=object) for c in _KEY_COLUMNS)
         keys = list(zip(desc, cas, hs, smiles, strict=True))
-        judged = self.templates(keys)
-        t0 = time.perf_counter()
-        out = _broadcast(frame, groups, judged, self.index, self._threshold_notes)
-        self._tick("broadcast", t0)
-        return out
+        return PendingFrame(self, frame, groups, self._start_judging(keys))
 
     def screen_lines(self, lines: Sequence[DeclarationLine]) -> list[LineResult]:
         """Screen declaration objects (the API's path); results in the same order."""
@@ -490,6 +519,81 @@ class Screener:
         )
         out = self.screen_frame(df)
         return results_from_frame(out)
+
+
+@dataclass
+class _Judging:
+    """Templates of some keys, being judged (:meth:`Screener._start_judging`)."""
+
+    screener: Screener
+    tkeys: list[str]
+    todo: list[tuple[str, str, str, str]]
+    #: The judging still to take in (None once taken in or cancelled).
+    pending: JudgedParts | None
+    #: The templates in ``tkeys`` order, once waited for.
+    done: list[Template] | None = None
+
+    def wait(self) -> list[Template]:
+        """Take in every part (once) and give the templates; a failed part's error is raised
+        here, the other parts stopped."""
+        if self.done is None:
+            judging, self.pending = self.pending, None
+            if judging is not None:
+                try:
+                    for positions, judged in judging.parts:
+                        self.screener._keep_templates(self.todo, positions, judged)
+                finally:
+                    judging.stop()
+                    self._release()
+            self.done = [self.screener._templates[t] for t in self.tkeys]
+        return self.done
+
+    def cancel(self) -> None:
+        """Stop judging: parts not started are dropped, running ones waited for."""
+        judging, self.pending = self.pending, None
+        if judging is not None:
+            judging.stop()
+        self._release()
+
+    def _release(self) -> None:
+        if self.screener._judging is self:
+            self.screener._judging = None
+
+
+@dataclass
+class PendingFrame:
+    """A frame being screened (:meth:`Screener.begin_frame`): :meth:`result` waits for its
+    judging and gives the result frame; :meth:`cancel` stops the judging instead."""
+
+    screener: Screener
+    frame: pd.DataFrame
+    groups: np.ndarray
+    judging: _Judging | None
+
+    def wait(self) -> None:
+        """Wait for the frame's declarations to be judged (the screener can then begin the
+        next frame while this one's results are broadcast)."""
+        if self.judging is not None:
+            self.judging.wait()
+
+    def result(self) -> pd.DataFrame:
+        """The result frame: one row per input row, in order (see :meth:`Screener.
+        screen_frame`)."""
+        if self.judging is None:
+            return pd.DataFrame(
+                {c: pd.Series(dtype=object) for c in (*OUTPUT_COLUMNS, "evidence", "warnings")}
+            )
+        judged = self.judging.wait()
+        screener = self.screener
+        t0 = time.perf_counter()
+        out = _broadcast(self.frame, self.groups, judged, screener.index, screener._threshold_notes)
+        screener._tick("broadcast", t0)
+        return out
+
+    def cancel(self) -> None:
+        """Stop judging this frame (its result is not wanted)."""
+        if self.judging is not None:
+            self.judging.cancel()
 
 
 #: Declarations whose structures are parsed together before their matchers run.

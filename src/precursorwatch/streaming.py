@@ -4,7 +4,9 @@
 screens each chunk with one :class:`~precursorwatch.screen.Screener` (distinct declarations
 are judged once per run, or once ever with the store's cache) and hands the chunk and its
 results to *sinks*, then forgets them. Peak memory depends on the chunk size and on the number
-of distinct declarations, not on the number of lines. The sinks here:
+of distinct declarations, not on the number of lines. While one chunk's new declarations are
+judged (in forked workers, or on a Dask cluster), the next chunk is read and the previous
+chunk's results go to the sinks, so neither waits for the other. The sinks here:
 
 - :class:`CsvSink`: the CSV report, byte for byte what :class:`precursorwatch.report.CsvReport`
   writes, but column-wise (a million lines in about a second);
@@ -53,6 +55,19 @@ _TEXT_FIELDS = (
 _PLAIN_TEXT = re.compile(r'^[^"\\\x00-\x1f\x7f-\U0010ffff]*$')
 
 
+class PendingResult(Protocol):
+    """A frame being screened (:meth:`Screener.begin_frame`)."""
+
+    def wait(self) -> None:
+        """Until its judging is done (the screener can begin the next frame then)."""
+
+    def result(self) -> pd.DataFrame:
+        """The result frame, one row per input row."""
+
+    def cancel(self) -> None:
+        """Stop the judging: the result is not wanted."""
+
+
 class FrameScreener(Protocol):
     """What :func:`stream_screen` needs of a screener (:class:`Screener` or a Dask one)."""
 
@@ -63,6 +78,8 @@ class FrameScreener(Protocol):
     def timings(self) -> dict[str, float]: ...
 
     def screen_frame(self, df: pd.DataFrame, /) -> pd.DataFrame: ...
+
+    def begin_frame(self, df: pd.DataFrame, /) -> PendingResult: ...
 
 
 class Sink(Protocol):
@@ -102,26 +119,48 @@ def stream_screen(
     result = StreamResult(info)
     seconds: dict[str, float] = {}
     before = dict(screener.timings)
-    while True:
+
+    def read() -> pd.DataFrame | None:
         t0 = time.perf_counter()
-        chunk = next(chunks, None)
-        seconds["read"] = seconds.get("read", 0.0) + time.perf_counter() - t0
-        if chunk is None:
-            break
-        out = screener.screen_frame(chunk)
-        for sink in sinks:
-            t0 = time.perf_counter()
-            sink(chunk, out)
-            name = type(sink).__name__
-            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
-        result.lines += len(out)
-        if len(out):
-            result.flagged += int(out["flagged"].sum())
-            result.by_risk.update(_risk_counts(out["risk"]))
-        if on_chunk is not None:
-            on_chunk(len(chunk))
-        del chunk, out
-        _release_freed_memory()
+        try:
+            return next(chunks, None)
+        finally:
+            seconds["read"] = seconds.get("read", 0.0) + time.perf_counter() - t0
+
+    chunk = read()
+    pending = screener.begin_frame(chunk) if chunk is not None else None
+    following: PendingResult | None = None
+    failure: Exception | None = None
+    try:
+        while chunk is not None and pending is not None:
+            try:  # the next chunk is read while this one is judged
+                ahead = read()
+            except Exception as exc:  # raised once this chunk is in the sinks: nothing lost
+                ahead, failure = None, exc
+            pending.wait()
+            following = screener.begin_frame(ahead) if ahead is not None else None
+            # this chunk's results are broadcast and written while the next one is judged
+            out = pending.result()
+            for sink in sinks:
+                t0 = time.perf_counter()
+                sink(chunk, out)
+                name = type(sink).__name__
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
+            result.lines += len(out)
+            if len(out):
+                result.flagged += int(out["flagged"].sum())
+                result.by_risk.update(_risk_counts(out["risk"]))
+            if on_chunk is not None:
+                on_chunk(len(chunk))
+            del out
+            chunk, pending, following = ahead, following, None
+            _release_freed_memory()
+    finally:  # a sink or the reader failed: stop what is still being judged
+        for begun in (pending, following):
+            if begun is not None:
+                begun.cancel()
+    if failure is not None:
+        raise failure
     for stage, total in screener.timings.items():
         seconds[stage] = seconds.get(stage, 0.0) + total - before.get(stage, 0.0)
     result.seconds = dict(seconds)
@@ -180,20 +219,51 @@ class DaskScreener:
 
     def screen_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """The result frame of ``df``, computed on the cluster, rows in input order."""
+        return self.begin_frame(df).result()
+
+    def begin_frame(self, df: pd.DataFrame) -> _ClusterFrame:
+        """Send ``df`` to the cluster; the cluster screens it while the caller goes on."""
         from precursorwatch.dask import screen_dataframe
 
         dd: Any = importlib.import_module("dask.dataframe")
-        t0 = time.perf_counter()
         ddf = dd.from_pandas(df.reset_index(drop=True), npartitions=self.partitions, sort=False)
-        out: pd.DataFrame = screen_dataframe(
-            ddf, self.watchlist, use_opsin=self.use_opsin
-        ).compute()
-        self.timings["cluster"] = self.timings.get("cluster", 0.0) + time.perf_counter() - t0
-        return out.reset_index(drop=True)
+        future = self.client.compute(
+            screen_dataframe(ddf, self.watchlist, use_opsin=self.use_opsin)
+        )
+        return _ClusterFrame(future, self.timings)
 
     def close(self) -> None:
         """Disconnect from the scheduler."""
         self.client.close()
+
+
+class _ClusterFrame:
+    """A frame being screened on a Dask cluster (a ``distributed`` future)."""
+
+    def __init__(self, future: Any, timings: dict[str, float]) -> None:
+        self._future = future
+        self._timings = timings
+        self._t0 = time.perf_counter()
+        self._out: pd.DataFrame | None = None
+
+    def wait(self) -> None:
+        """Until the cluster has the result (``cluster`` seconds counted from the start)."""
+        if self._out is None:
+            out: pd.DataFrame = self._future.result()
+            self._out = out.reset_index(drop=True)
+            spent = time.perf_counter() - self._t0
+            self._timings["cluster"] = self._timings.get("cluster", 0.0) + spent
+
+    def result(self) -> pd.DataFrame:
+        """The result frame, rows in input order."""
+        self.wait()
+        assert self._out is not None
+        return self._out
+
+    def cancel(self) -> None:
+        """Drop the computation on the cluster."""
+        if self._out is None:
+            self._future.cancel()
 
 
 # --- CSV -------------------------------------------------------------------------------------

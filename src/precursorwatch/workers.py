@@ -16,10 +16,10 @@ import re
 import time
 import zlib
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
-from precursorwatch.judged import Judged, template_from_json
+from precursorwatch.judged import Judged, JudgedParts, template_from_json
 from precursorwatch.resolve import load_pubchem
 
 if TYPE_CHECKING:
@@ -101,10 +101,13 @@ def _judge_part(
 
 def judge_forked(
     screener: Screener, keys: Sequence[tuple[str, str, str, str]], todo: set[str]
-) -> Iterator[tuple[list[int], Judged]]:
+) -> JudgedParts:
     """Judge ``keys`` in ``screener.workers`` forked processes, identifying the descriptions
-    of ``todo`` there; yields each part as it finishes: the positions in ``keys`` of its
-    declarations and what judging them made (templates in the same order).
+    of ``todo`` there. The workers are forked and every part submitted before this returns,
+    so they run while the caller goes on (reading the next chunk, writing the last one); the
+    returned parts come as they finish: the positions in ``keys`` of a part's declarations
+    and what judging them made (templates in the same order). Stopping them before the end
+    cancels the parts not started and waits for the running ones.
 
     Declarations are grouped by :func:`group_key` of their description (lines with and
     without a CAS number, and the packaging variants of a name, share their identification and
@@ -127,34 +130,58 @@ def judge_forked(
     parts = [p for p in parts if p]
     part_todo = [list(dict.fromkeys(keys[i][0] for i in p if keys[i][0] in todo)) for p in parts]
     context = multiprocessing.get_context("fork")
-    _FORKED = screener
     t0 = time.perf_counter()
-    spent: dict[str, float] = {}
     # What lives now lives on (the lists, the index, the memos): out of the collector's reach,
     # so neither the workers' collections (which would also copy the pages they walk) nor
     # the parent's walk it again. Garbage is collected first, so none is kept.
     gc.collect()
     gc.freeze()
+    pool = ProcessPoolExecutor(
+        max_workers=screener.workers,
+        mp_context=context,
+        initializer=_take_slot,
+        initargs=(context.Value("i", 0),),
+    )
+    _FORKED = screener
     try:
-        with ProcessPoolExecutor(
-            max_workers=screener.workers,
-            mp_context=context,
-            initializer=_take_slot,
-            initargs=(context.Value("i", 0),),
-        ) as pool:
-            # every worker is forked at the first submit, before any part is taken in
-            running = {
-                pool.submit(_judge_part, [keys[i] for i in part], part_todo[n]): part
-                for n, part in enumerate(parts)
-            }
-            for future in as_completed(running):
-                judged, timings = future.result()
-                for stage, seconds in timings.items():
-                    spent[stage] = spent.get(stage, 0.0) + seconds
-                judged.templates = [template_from_json(data) for data in judged.json]
-                yield running[future], judged
+        # every worker is forked at the first submit (the fork start method launches them
+        # all at once), so each has its copy of the screener before this returns
+        running = {
+            pool.submit(_judge_part, [keys[i] for i in part], part_todo[n]): part
+            for n, part in enumerate(parts)
+        }
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
         _FORKED = None
+
+    def stop() -> None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    return JudgedParts(_parts_in(screener, pool, running, t0), stop)
+
+
+def _parts_in(
+    screener: Screener,
+    pool: ProcessPoolExecutor,
+    running: dict[Future[tuple[Judged, dict[str, float]]], list[int]],
+    t0: float,
+) -> Iterator[tuple[list[int], Judged]]:
+    """The parts of :func:`judge_forked` as they finish; the pool is shut down at the end
+    (or when the caller closes this early: parts not started are cancelled)."""
+    spent: dict[str, float] = {}
+    finished = False
+    try:
+        for future in as_completed(running):
+            judged, timings = future.result()
+            for stage, seconds in timings.items():
+                spent[stage] = spent.get(stage, 0.0) + seconds
+            judged.templates = [template_from_json(data) for data in judged.json]
+            yield running[future], judged
+        finished = True
+    finally:
+        pool.shutdown(wait=True, cancel_futures=not finished)
     wall, cpu = time.perf_counter() - t0, sum(spent.values()) or 1.0
     for stage, seconds in spent.items():
         screener.timings[stage] = screener.timings.get(stage, 0.0) + wall * seconds / cpu

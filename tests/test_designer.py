@@ -253,3 +253,21 @@ def test_explain_gives_the_evidence_chain(screener: Screener) -> None:
     assert cas.query_kind == "cas" and cas.result.matched_key == "1-phenyl-2-propanone"
     with pytest.raises(InputError):
         explain("  ", screener)
+
+
+def test_a_common_part_search_out_of_time_is_not_a_measurement() -> None:
+    # dihydroergotamine against ergotamine (UN Table I): the search for their common part does
+    # not end within its limit, and what it has found by then depends on the machine's speed;
+    # so it is reported as not measured, and the verdict is what the similarity alone gives
+    index = build_index(load_bundled())
+    smiles = (
+        "CN1C[C@H](C(=O)N[C@]2(C)O[C@@]3(O)[C@@H]4CCCN4C(=O)[C@H](Cc4ccccc4)N3C2=O)"
+        "C[C@@H]2c3cccc4[nH]cc(c34)C[C@H]21"
+    )
+    ident, _ = chem.identity(smiles)
+    assert ident is not None
+    declared = Declared(None, structures=(StructureId(smiles, "smiles", ident),))
+    (found,) = [e for e in match_similar(declared, index) if e.substance_key == "ergotamine"]
+    assert "the common part was not measured: its search took over 1 s" in found.detail
+    assert 0.35 <= found.score <= 0.5  # the similarity's low score, not medium
+    assert evidence_risk(found, index) == "low"

@@ -47,18 +47,22 @@ class CommonPart:
 
     ``atoms_a``/``atoms_b`` are the matching atom indices in each molecule (empty when the
     search found nothing or timed out before finding anything); ``n_atoms`` their number.
+    ``complete`` is False when the search hit its time limit: the part is then only the
+    largest found so far, which depends on the machine's speed and the atoms' order.
     """
 
     smarts: str
     n_atoms: int
     atoms_a: tuple[int, ...]
     atoms_b: tuple[int, ...]
+    complete: bool = True
 
 
 def common_part(a: Chem.Mol, b: Chem.Mol, *, timeout_s: int = 1) -> CommonPart:
     """Maximum common substructure of ``a`` and ``b``: elements and bond orders must agree,
     rings match only rings and only complete rings count (so a phenyl is not half a
-    cyclohexane). Returns an empty :class:`CommonPart` when nothing is shared.
+    cyclohexane). Returns an empty :class:`CommonPart` when nothing is shared, and one that
+    is not ``complete`` when the search ran out of time.
     """
     with quiet_rdkit():
         res = rdFMCS.FindMCS(
@@ -69,11 +73,12 @@ def common_part(a: Chem.Mol, b: Chem.Mol, *, timeout_s: int = 1) -> CommonPart:
             ringMatchesRingOnly=True,
             completeRingsOnly=True,
         )
+        complete = not res.canceled
         if not res.smartsString or res.numAtoms == 0:
-            return CommonPart("", 0, (), ())
+            return CommonPart("", 0, (), (), complete)
         query = Chem.MolFromSmarts(res.smartsString)
         if query is None:
-            return CommonPart("", 0, (), ())
+            return CommonPart("", 0, (), (), complete)
         match_a = a.GetSubstructMatch(query)
         match_b = b.GetSubstructMatch(query)
-    return CommonPart(res.smartsString, int(res.numAtoms), tuple(match_a), tuple(match_b))
+    return CommonPart(res.smartsString, int(res.numAtoms), tuple(match_a), tuple(match_b), complete)

@@ -265,6 +265,7 @@ def _trim(text: str) -> str:
     text = _EMPTY_BRACKETS.sub(" ", text)
     text = _WHITESPACE.sub(" ", text).strip(" ,;:-–")
     for _ in range(3):
+        before = text
         text = _DANGLING.sub("", text).strip(" ,;:-–")
         if text.endswith(")") and text.count("(") < text.count(")"):
             text = text[:-1]
@@ -272,6 +273,8 @@ def _trim(text: str) -> str:
             text = text[1:]
         if text.startswith("(") and text.endswith(")") and text.count("(") == 1:
             text = text[1:-1]
+        if text == before:  # a round that changed nothing: the next ones would not either
+            break
     return text.strip(" ,;:-–")
 
 
@@ -295,9 +298,10 @@ def clean_name(text: str) -> NameParts:
         text = (text[: m.start()] + text[m.end() :]).strip(" ,;-")
     for _ in range(2):
         m = _SALT_SUFFIX.search(text)
-        if m and m.start() > 0:
-            salt = (m.group(1) + (" " + salt if salt else "")).strip()
-            text = text[: m.start()].strip(" ,;-")
+        if not (m and m.start() > 0):
+            break  # the text is unchanged: a second search would find nothing either
+        salt = (m.group(1) + (" " + salt if salt else "")).strip()
+        text = text[: m.start()].strip(" ,;-")
     m = _SALT_PREFIX.match(text)
     if m and len(text) > m.end():
         salt = m.group(1)

@@ -99,6 +99,8 @@ class Candidate:
     coverage: float
     declared_coverage: float
     measured: bool = True
+    #: The common-substructure search ran out of time (so coverage was not measured).
+    search_stopped: bool = False
 
 
 #: Common substructures found, by (declared parent, listed parent) canonical SMILES: the salts
@@ -143,6 +145,11 @@ def similar_candidates(ident: chem.Identity, index: ListIndex) -> list[Candidate
             continue
         listed = ref.mols[i]
         common = _common_part(ident, ref.smiles[i], listed)
+        if not common.complete:
+            # what a stopped search found depends on the machine's speed: not a measurement,
+            # so the verdict stays what the similarity alone gives (low), on every machine
+            out.append(Candidate(ref.keys[i], sims[i], 0.0, 0.0, False, search_stopped=True))
+            continue
         out.append(
             Candidate(
                 ref.keys[i],
@@ -152,6 +159,13 @@ def similar_candidates(ident: chem.Identity, index: ListIndex) -> list[Candidate
             )
         )
     return out
+
+
+def _coverage_note(c: Candidate) -> str:
+    """The end of a similar evidence's reason: what is known of the common part."""
+    if c.search_stopped:
+        return f"; the common part was not measured: its search took over {MCS_TIMEOUT_S} s)"
+    return f"; the common part covers {c.coverage:.0%} of it)" if c.measured else ")"
 
 
 def match_similar(declared: Declared, index: ListIndex) -> list[Evidence]:
@@ -175,8 +189,7 @@ def match_similar(declared: Declared, index: ListIndex) -> list[Evidence]:
                     c.key,
                     score,
                     f"{describe_structure(s)} resembles {index.substance(c.key).name} (Tanimoto "
-                    f"{c.tanimoto:.2f}"
-                    + (f"; the common part covers {c.coverage:.0%} of it)" if c.measured else ")"),
+                    f"{c.tanimoto:.2f}" + _coverage_note(c),
                     index.list_codes(c.key),
                     s.component,
                     s.share,

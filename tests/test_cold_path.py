@@ -8,6 +8,7 @@ forked workers that identify their own descriptions with OPSIN running in a thre
 from __future__ import annotations
 
 import io
+import json
 import random
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from precursorwatch.index import build_index
 from precursorwatch.lists import bundled_lists_dir, load_bundled
 from precursorwatch.matchers.base import Declared, StructureId
 from precursorwatch.matchers.structure import match_structures
+from precursorwatch.models import DeclarationLine
 from precursorwatch.opsin import java_available
 from precursorwatch.screen import Screener
 from precursorwatch.streaming import CsvSink, stream_screen
@@ -181,3 +183,18 @@ def test_judging_leaves_no_reference_cycles(watchlist) -> None:  # type: ignore[
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_template_keeps_every_field_of_the_result_but_its_evidence(watchlist) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import fields, replace
+
+    from precursorwatch.judged import template_of
+
+    (result,) = Screener(watchlist, use_opsin=False).screen_lines(
+        [DeclarationLine(1, "L1", "Ephedrine hydrochloride 99 %", "50-98-6", "2939.41")]
+    )
+    result = replace(result, warnings=("a repaired field",))
+    assert all(getattr(result, f.name) != f.default for f in fields(result))  # all set
+    bare, evidence = template_of(result)
+    assert bare == replace(result, evidence=())
+    assert json.loads(evidence)[0]["substance_key"] == result.matched_key

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from precursorwatch import report
 from precursorwatch.report import CSV_COLUMNS, CsvReport, csv_block, csv_columns, csv_text
+from precursorwatch.screen import TEXT
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 #: Cells made of what the writer treats specially, mixed with plain and non-ASCII text.
@@ -35,10 +36,12 @@ def _csv_module(frame: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
-def _frame(cells: list[list[str]], flags: list[bool], scores: list[float]) -> pd.DataFrame:
+def _frame(
+    cells: list[list[str]], flags: list[bool], scores: list[float], dtype: object = object
+) -> pd.DataFrame:
     n = min(len(flags), len(scores), *(len(c) for c in cells))
     data: dict[str, object] = {
-        name: pd.Series(values[:n], dtype=object)
+        name: pd.Series(values[:n], dtype=dtype)
         for name, values in zip(
             [c for c in CSV_COLUMNS if c not in ("flagged", "score")], cells, strict=False
         )
@@ -59,6 +62,11 @@ def test_fast_rows_are_the_csv_modules_rows(
 ) -> None:
     frame = _frame(cells, flags, scores)
     assert csv_block(frame) == _csv_module(frame)
+    # the screener's own text columns (Arrow-backed), whole and as a slice of a bigger frame
+    arrow = _frame(cells, flags, scores, dtype=TEXT)
+    assert csv_block(arrow) == _csv_module(frame)
+    stacked = pd.concat([arrow, arrow], ignore_index=True)
+    assert csv_block(stacked.iloc[len(arrow) :]) == _csv_module(frame)
 
 
 def test_repeated_values_and_distinct_line_ids_come_out_as_the_csv_module_writes() -> None:

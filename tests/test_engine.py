@@ -9,7 +9,7 @@ import pytest
 
 from precursorwatch.lists import load_bundled
 from precursorwatch.models import DeclarationLine
-from precursorwatch.screen import OUTPUT_COLUMNS, Screener
+from precursorwatch.screen import OUTPUT_COLUMNS, TEXT, Screener
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +149,24 @@ def test_quantity_is_compared_with_the_threshold_in_its_unit(screener: Screener)
     assert "400 L is over the EU category 2A threshold of 100 L per year" in str(litres["reason"])
     kilos = one(screener, description="acetic anhydride", quantity="50", unit="kg")
     assert "50 kg (≈ 46 L) is under" in str(kilos["reason"])
+
+
+def test_threshold_sentences_go_on_their_own_lines_only(screener: Screener) -> None:
+    # one declaration, three lines: the sentence follows each line's quantity, and the text
+    # columns are pandas' Arrow-backed text (what the CSV writer reads as it is)
+    df = pd.DataFrame(
+        {
+            "line_id": ["a", "b", ""],
+            "description": ["acetic anhydride"] * 3,
+            "quantity": ["400", "", "50"],
+            "unit": ["L", "", "kg"],
+        }
+    )
+    out = screener.screen_frame(df)
+    reasons = list(out["reason"])
+    assert "400 L is over" in reasons[0] and "50 kg" in reasons[2]
+    assert "threshold" not in reasons[1] and reasons[0].startswith(reasons[1])
+    assert list(out["line_id"]) == ["a", "b", "3"]  # a line without an id: its row number
+    text = [c for c in OUTPUT_COLUMNS if c not in ("flagged", "score")] + ["warnings"]
+    assert all(out[c].dtype == TEXT for c in text)
+    assert (out.dtypes == screener.screen_frame(pd.DataFrame()).dtypes).all()

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from precursorwatch.models import Watchlist
-from precursorwatch.screen import OUTPUT_COLUMNS, Screener
+from precursorwatch.screen import Screener, empty_result
 
 _SCREENERS: dict[str, Screener] = {}
 
@@ -45,10 +45,7 @@ def _screen_partition(part: pd.DataFrame, watchlist: Watchlist, use_opsin: bool)
 
 def output_meta() -> pd.DataFrame:
     """An empty frame with the output's columns and dtypes (Dask's ``meta``)."""
-    dtypes: dict[str, Any] = {c: object for c in (*OUTPUT_COLUMNS, "evidence", "warnings")}
-    dtypes["flagged"] = bool
-    dtypes["score"] = float
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+    return empty_result()
 
 
 def screen_dataframe(ddf: Any, watchlist: Watchlist, *, use_opsin: bool = True) -> Any:

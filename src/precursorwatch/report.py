@@ -179,26 +179,46 @@ def _fixed(arr: Any, values: np.ndarray) -> Any:
     return pc.replace_with_mask(arr, mask, fixed)
 
 
-def _arrow_text(values: np.ndarray) -> Any:
+def _arrow_text(column: pd.Series) -> Any:
     """The CSV cells of one text column as an Arrow array, or ``None`` when a value is not
     text (``str()`` of other objects is left to the csv module path).
 
     The cells are converted in C; only those that need work (a formula start, quoting, a line
     break) go through Python. A column that repeats a few values (every result column: one
     value per distinct declaration) is checked per distinct value; one of mostly distinct
-    values (line ids), as a sample of its first values shows, cell by cell.
+    values (line ids), as a sample of its first values shows, cell by cell. A column of
+    Arrow-backed text without missing values (what the screener gives) is read as it is.
     """
-    if pd.api.types.infer_dtype(values, skipna=False) != "string":
-        return None
-    arr = pa.array(values, type=pa.large_string())
-    if _plain(arr):
-        return arr
+    if _arrow_backed(column):
+        arr = pa.array(column).cast(pa.large_string())
+        if isinstance(arr, pa.ChunkedArray):  # a frame sliced or stacked from several
+            arr = arr.combine_chunks()
+        if _plain(arr):
+            return arr
+        values = arr.to_numpy(zero_copy_only=False)
+    else:
+        values = column.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=False) != "string":
+            return None
+        arr = pa.array(values, type=pa.large_string())
+        if _plain(arr):
+            return arr
     sample = values[:_SAMPLE]
     if len(set(sample)) > len(sample) // 2:
         return _fixed(arr, values)
     encoded = arr.dictionary_encode()
     distinct = encoded.dictionary
     return _fixed(distinct, distinct.to_numpy(zero_copy_only=False)).take(encoded.indices)
+
+
+def _arrow_backed(column: pd.Series) -> bool:
+    """Whether ``column`` is Arrow-backed text with no missing value."""
+    dtype = column.dtype
+    return (
+        isinstance(dtype, pd.StringDtype)
+        and dtype.storage == "pyarrow"
+        and not bool(column.isna().any())
+    )
 
 
 def _arrow_take(texts: list[str], codes: np.ndarray) -> Any:
@@ -222,7 +242,7 @@ def _arrow_columns(frame: pd.DataFrame) -> list[Any] | None:
             )
             cols.append(_arrow_take([f"{v:.3f}" for v in uniques], codes))
         else:
-            col = _arrow_text(frame[name].to_numpy(dtype=object))
+            col = _arrow_text(frame[name])
             if col is None:
                 return None
             cols.append(col)

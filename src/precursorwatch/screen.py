@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from precursorwatch import chem
 from precursorwatch.errors import ResolverError
@@ -580,9 +582,7 @@ class PendingFrame:
         """The result frame: one row per input row, in order (see :meth:`Screener.
         screen_frame`)."""
         if self.judging is None:
-            return pd.DataFrame(
-                {c: pd.Series(dtype=object) for c in (*OUTPUT_COLUMNS, "evidence", "warnings")}
-            )
+            return empty_result()
         judged = self.judging.wait()
         screener = self.screener
         t0 = time.perf_counter()
@@ -613,6 +613,15 @@ def _background(
         return pool.submit(fn, *args, **kwargs)
     finally:
         pool.shutdown(wait=False)
+
+
+def empty_result() -> pd.DataFrame:
+    """The result frame of no lines, with the columns and dtypes of any other."""
+    dtypes: dict[str, Any] = {c: TEXT for c in (*OUTPUT_COLUMNS, "evidence", "warnings")}
+    dtypes["evidence"] = object
+    dtypes["flagged"] = bool
+    dtypes["score"] = float
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
 
 
 def results_from_frame(out: pd.DataFrame) -> list[LineResult]:
@@ -655,6 +664,24 @@ def _canonical(df: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+#: The result frame's text columns: pandas' Arrow-backed text ("str" in pandas 3). Results
+#: are taken from the distinct declarations' values in C, and the CSV writer reads their
+#: bytes as they are (no Python string per cell either way).
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def _text_series(values: Any) -> pd.Series:
+    """A text column of an Arrow string array (no copy)."""
+    return pd.Series(pd.array(values, dtype=TEXT), copy=False)
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """``column`` as a text column with a fresh index (no copy when it is one already)."""
+    if column.dtype == TEXT:
+        return pd.Series(column.array, copy=False)
+    return pd.Series(column.to_numpy(dtype=object), dtype=TEXT)
+
+
 def _broadcast(
     frame: pd.DataFrame,
     groups: np.ndarray,
@@ -665,20 +692,20 @@ def _broadcast(
     """Results of the distinct declarations back onto every line; ``notes`` memoises the
     quantity-threshold sentences across chunks."""
     templates = [t for t, _ in judged]
+    at = pa.array(groups)
 
-    def take(values: list[Any]) -> pd.Series:
-        # object dtype on purpose: inferring pandas' Arrow-backed "str" dtype for a million
-        # repeated strings costs seconds and gains nothing here
-        return pd.Series(np.asarray(values, dtype=object)[groups], dtype=object, copy=False)
+    def take(values: list[str]) -> pd.Series:
+        return _text_series(pa.array(values, type=pa.large_string()).take(at))
 
-    line_ids = frame["line_id"].to_numpy(dtype=object)
-    unnamed = np.flatnonzero(line_ids == "")
+    line_ids = _as_text(frame["line_id"])
+    unnamed = np.flatnonzero((line_ids == "").to_numpy(dtype=bool))
     if len(unnamed):  # a line without an id is named by its row number
-        line_ids = line_ids.copy()
-        line_ids[unnamed] = frame["row"].iloc[unnamed].astype(str).to_numpy(dtype=object)
+        ids = line_ids.to_numpy(dtype=object)
+        ids[unnamed] = frame["row"].iloc[unnamed].astype(str).to_numpy(dtype=object)
+        line_ids = pd.Series(ids, dtype=TEXT)
     out = pd.DataFrame(
         {
-            "line_id": pd.Series(line_ids, dtype=object, copy=False),
+            "line_id": line_ids,
             "flagged": np.asarray([t.flagged for t in templates], dtype=bool)[groups],
             "risk": take([t.risk for t in templates]),
             "matched_key": take([t.matched_key for t in templates]),
@@ -688,30 +715,41 @@ def _broadcast(
             "match_type": take([t.match_type for t in templates]),
             "score": np.asarray([t.score for t in templates], dtype=float)[groups],
             "reason": take([t.reason for t in templates]),
-            "evidence": take([e for _, e in judged]),
-            "warnings": pd.Series(frame["warnings"].to_numpy(dtype=object), dtype=object),
+            # object on purpose: the evidence JSON is long and not in the CSV report, so each
+            # line points at its declaration's text rather than getting a copy of its bytes
+            "evidence": pd.Series(
+                np.asarray([e for _, e in judged], dtype=object)[groups], dtype=object, copy=False
+            ),
+            "warnings": _as_text(frame["warnings"]),
         },
-        copy=False,  # the columns as they are: stacking ten object columns costs a copy
+        copy=False,  # the columns as they are: stacking ten columns costs a copy
     )
     flagged_rows = np.flatnonzero(out["flagged"].to_numpy())
     if len(flagged_rows):
         from precursorwatch.thresholds import has_thresholds
 
-        keys = out["matched_key"].to_numpy(dtype=object)
+        keys = out["matched_key"].iloc[flagged_rows].to_numpy(dtype=object)
         # only lines of a substance with a threshold can get a sentence (one in ten)
-        wanted = {k for k in set(keys[flagged_rows]) if has_thresholds(index, str(k))}
-        flagged_rows = flagged_rows[[keys[i] in wanted for i in flagged_rows]]
+        wanted = {k for k in set(keys) if has_thresholds(index, str(k))}
+        kept = np.asarray([k in wanted for k in keys], dtype=bool)
+        flagged_rows, keys = flagged_rows[kept], keys[kept]
         qty = frame["quantity"].iloc[flagged_rows].to_numpy(dtype=object)
         unit = frame["unit"].iloc[flagged_rows].to_numpy(dtype=object)
-        reasons = out["reason"].to_numpy(dtype=object).copy()
+        reasons = out["reason"].iloc[flagged_rows].to_numpy(dtype=object)
+        noted = np.zeros(len(out), dtype=bool)
+        texts = []
         for j, i in enumerate(flagged_rows):
             if qty[j]:
-                ask = (str(keys[i]), str(qty[j]), str(unit[j]))
+                ask = (str(keys[j]), str(qty[j]), str(unit[j]))
                 if ask not in notes:
                     notes[ask] = threshold_note(index, *ask)
                 if notes[ask]:
-                    reasons[i] = f"{reasons[i]} {notes[ask]}"
-        out["reason"] = pd.Series(reasons, dtype=object)
+                    noted[i] = True
+                    texts.append(f"{reasons[j]} {notes[ask]}")
+        if texts:
+            column = pa.array(out["reason"]).cast(pa.large_string())
+            texts_array = pa.array(texts, type=pa.large_string())
+            out["reason"] = _text_series(pc.replace_with_mask(column, noted, texts_array))
     return out
 
 

@@ -550,3 +550,19 @@ def test_stale_incomplete_screenings_are_purged(store: Store) -> None:
     with store.session(write=False) as session:
         assert session.execute(sa.select(screening.c.id)).first() is None
         assert list_audit(session=session, limit=1)[0].action == "screening.purged"
+
+
+def test_an_empty_cache_namespace_is_answered_by_one_query(store: Store) -> None:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    keys = [f"name {i}" for i in range(5_000)]
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        with store.session(write=False) as session:
+            assert cache_get_many(session=session, resolver_version="fresh", keys=keys) == {}
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+    assert len([s for s in statements if "resolver_cache" in s]) == 1

@@ -120,11 +120,13 @@ def engine_digest() -> str:
     Any change to how a line is judged (a matcher tuned, a transform added, a new PubChem
     table) gives a new digest, so results cached by an older engine are not reused.
     """
-    import chemicals
+    import importlib.metadata
+
     import rdkit
 
+    chemicals_version = importlib.metadata.version("chemicals")  # without importing it
     root = Path(__file__).parent
-    digest = hashlib.sha256(f"{rdkit.__version__}|{chemicals.__version__}".encode())
+    digest = hashlib.sha256(f"{rdkit.__version__}|{chemicals_version}".encode())
     for path in [*sorted(root.glob("*.py")), *sorted((root / "matchers").glob("*.py"))]:
         if path.name not in _NOT_ENGINE:
             digest.update(path.name.encode())

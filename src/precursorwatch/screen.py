@@ -110,7 +110,8 @@ class ResolutionCache(Protocol):
 
     def get_many(self, namespace: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
-    def put_many(self, namespace: str, values: Mapping[str, dict[str, Any]]) -> None: ...
+    def put_all(self, batches: Mapping[str, Mapping[str, dict[str, Any]]]) -> None:
+        """Keep the values of several namespaces (namespace -> key -> value), at once."""
 
 
 @cache
@@ -417,9 +418,7 @@ class Screener:
     def _judge_here(
         self, keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str]
     ) -> Iterator[tuple[list[int], Judged]]:
-        fresh = self.identify_and_judge(keys, todo, recall=True)
-        self._keep_new(fresh)
-        yield list(range(len(keys))), fresh
+        yield list(range(len(keys))), self.identify_and_judge(keys, todo, recall=True)
 
     def _take_in(
         self, parts: Iterator[tuple[list[int], Judged]]
@@ -432,18 +431,7 @@ class Screener:
                 self._structure_evidence.setdefault(
                     sig, {n: evidence_from_dicts(evs) for n, evs in data.items()}
                 )
-            self._keep_new(part)
             yield positions, part
-
-    def _keep_new(self, fresh: Judged) -> None:
-        """Write new descriptions (except those with a note: OPSIN was down) and structure
-        evidence to the persistent cache."""
-        if self.cache is None:
-            return
-        described = {t: d for t, d in fresh.descriptions.items() if not d["notes"]}
-        if described:
-            self.cache.put_many(self.namespace, described)
-        self.cache.put_many(self.structure_namespace, fresh.structures)
 
     def templates(self, keys: Sequence[tuple[str, str, str, str]]) -> list[Template]:
         """The judged result (its ``evidence`` left empty) and its evidence JSON for each
@@ -479,8 +467,9 @@ class Screener:
     def _keep_templates(
         self, todo: Sequence[tuple[str, str, str, str]], positions: list[int], judged: Judged
     ) -> None:
-        """Keep the templates of one judged part (``positions`` in ``todo``), in memory and
-        (except where OPSIN was down) in the persistent cache."""
+        """Keep the templates of one judged part (``positions`` in ``todo``) in memory, and
+        write them with the part's new descriptions and structure evidence to the persistent
+        cache in one transaction (except where OPSIN was down: those are judged again)."""
         fresh: dict[str, dict[str, Any]] = {}
         for pos, template, data in zip(positions, judged.templates, judged.json, strict=True):
             key = todo[pos]
@@ -490,7 +479,14 @@ class Screener:
             if d is None or not d.notes:
                 fresh[t] = data
         if self.cache is not None:
-            self.cache.put_many(self.result_namespace, fresh)
+            described = {t: d for t, d in judged.descriptions.items() if not d["notes"]}
+            self.cache.put_all(
+                {
+                    self.namespace: described,
+                    self.structure_namespace: judged.structures,
+                    self.result_namespace: fresh,
+                }
+            )
 
     # --- public entry points ---------------------------------------------------------------
 

@@ -108,10 +108,12 @@ class StoreResolutionCache:
         with self.store.session() as session:
             return cache_get_many(session=session, resolver_version=namespace, keys=keys)
 
-    def put_many(self, namespace: str, values: Mapping[str, dict[str, Any]]) -> None:
-        """Keep resolutions for the next run."""
+    def put_all(self, batches: Mapping[str, Mapping[str, dict[str, Any]]]) -> None:
+        """Keep resolutions for the next run: every namespace's in one transaction (one
+        commit, hence one sync of the SQLite journal, per judged part)."""
         with self.store.session() as session:
-            cache_put_many(session=session, resolver_version=namespace, values=values)
+            for namespace, values in batches.items():
+                cache_put_many(session=session, resolver_version=namespace, values=values)
 
 
 def make_screener(

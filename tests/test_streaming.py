@@ -272,6 +272,10 @@ def test_a_failing_sink_stops_the_workers_judging_the_next_chunk(
     assert multiprocessing.active_children() == []
     # the screener is usable again: the next file is judged in full
     assert len(screener.screen_frame(read_manifest(MANIFESTS[0])[0])) > 0
+    stopped = screener.begin_frame(read_manifest(three_chunks)[0])
+    stopped.cancel()
+    with pytest.raises(RuntimeError, match="cancelled"):
+        stopped.result()
 
 
 def test_an_unreadable_later_chunk_comes_after_the_chunks_before_it(

@@ -532,10 +532,13 @@ class _Judging:
     pending: JudgedParts | None
     #: The templates in ``tkeys`` order, once waited for.
     done: list[Template] | None = None
+    cancelled: bool = False
 
     def wait(self) -> list[Template]:
         """Take in every part (once) and give the templates; a failed part's error is raised
-        here, the other parts stopped."""
+        here, the other parts stopped. Raises RuntimeError after :meth:`cancel`."""
+        if self.cancelled:
+            raise RuntimeError("this frame's judging was cancelled: begin the frame again")
         if self.done is None:
             judging, self.pending = self.pending, None
             if judging is not None:
@@ -550,6 +553,8 @@ class _Judging:
 
     def cancel(self) -> None:
         """Stop judging: parts not started are dropped, running ones waited for."""
+        if self.done is None:
+            self.cancelled = True
         judging, self.pending = self.pending, None
         if judging is not None:
             judging.stop()

@@ -142,7 +142,8 @@ def test_forked_workers_with_opsin_give_the_serial_results(watchlist, tmp_path: 
     out = pd.read_csv(io.StringIO(two.getvalue()), dtype=str, keep_default_na=False)
     assert out.loc[0, "flagged"] == "true" and out.loc[0, "match_type"] == "derivative"
     assert out.loc[0, "matched_key"] == "1-phenyl-2-propanone"
-    assert forked._descriptions[SYSTEMATIC].components[0].smiles_via == "opsin"
+    described = forked._description(SYSTEMATIC)
+    assert described is not None and described.components[0].smiles_via == "opsin"
 
 
 def test_forked_parts_shrink_so_workers_end_together() -> None:

@@ -169,6 +169,10 @@ class Screener:
     workers: int = 1
     index: ListIndex = field(init=False)
     _descriptions: dict[str, DescriptionId] = field(default_factory=dict, init=False)
+    #: Descriptions forked workers identified, in their JSON form until one is needed: most
+    #: are never looked at again, and decoding them all cost the parent ~0.4 CPU-s per
+    #: million cold lines while the workers needed both cores.
+    _described_json: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
     _cas: dict[str, tuple[tuple[CasReading, ...], dict[str, KnownChemical]]] = field(
         default_factory=dict, init=False
     )
@@ -230,12 +234,33 @@ class Screener:
     def _recall_descriptions(self, texts: Sequence[str]) -> list[str]:
         """Take what is known of ``texts`` from memory or the persistent cache; returns the
         distinct texts still to identify."""
-        todo = [t for t in dict.fromkeys(texts) if t and t not in self._descriptions]
+        todo = [
+            t
+            for t in dict.fromkeys(texts)
+            if t and t not in self._descriptions and t not in self._described_json
+        ]
         if todo and self.cache is not None:
             for text, data in self.cache.get_many(self.namespace, todo).items():
                 self._descriptions[text] = from_json(DescriptionId, data)
             todo = [t for t in todo if t not in self._descriptions]
         return todo
+
+    def _description(self, text: str) -> DescriptionId | None:
+        """What is known of the description ``text`` (decoded when first needed)."""
+        d = self._descriptions.get(text)
+        if d is None:
+            data = self._described_json.pop(text, None)
+            if data is not None:
+                d = self._descriptions[text] = from_json(DescriptionId, data)
+        return d
+
+    def _has_notes(self, text: str) -> bool:
+        """Whether the known description ``text`` carries a note (OPSIN was down)."""
+        data = self._described_json.get(text)
+        if data is not None:
+            return bool(data["notes"])
+        d = self._descriptions.get(text)
+        return d is not None and bool(d.notes)
 
     def identify_and_judge(
         self, keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str], *, recall: bool
@@ -335,7 +360,7 @@ class Screener:
         return s
 
     def _declared(self, description: str, cas: str, hs: str, smiles: str) -> Declared:
-        d = self._descriptions.get(description) if description else None
+        d = self._description(description) if description else None
         readings, known = self._read_cas(cas) if cas else ((), {})
         structures = []
         if smiles:
@@ -425,8 +450,7 @@ class Screener:
     ) -> Iterator[tuple[list[int], Judged]]:
         """Forked parts as they come, their new descriptions and evidence kept here."""
         for positions, part in parts:
-            for text, data in part.descriptions.items():
-                self._descriptions[text] = from_json(DescriptionId, data)
+            self._described_json.update(part.descriptions)
             for sig, data in part.structures.items():
                 self._structure_evidence.setdefault(
                     sig, {n: evidence_from_dicts(evs) for n, evs in data.items()}
@@ -475,8 +499,7 @@ class Screener:
             key = todo[pos]
             t = "\x1f".join(key)
             self._templates[t] = template
-            d = self._descriptions.get(key[0])
-            if d is None or not d.notes:
+            if not self._has_notes(key[0]):
                 fresh[t] = data
         if self.cache is not None:
             described = {t: d for t, d in judged.descriptions.items() if not d["notes"]}

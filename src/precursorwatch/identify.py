@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -152,31 +151,30 @@ def _in_text(index: ListIndex, text: str) -> tuple[tuple[str, ...], str]:
 def _first_pass(index: ListIndex, component: str) -> ComponentId:
     parts = clean_name(component)
     whole = strip_cas_from_text(clean_text(component))
-    # made once, with what was found (dataclasses.replace would cost a second construction)
-    found: dict[str, Any] = {
-        "text": component,
-        "name": parts.name,
-        "share": parts.share,
-        "salt": parts.salt,
-        "stereo": parts.stereo,
-        "hydrate": parts.hydrate,
-    }
+    comp = ComponentId(
+        text=component,
+        name=parts.name,
+        share=parts.share,
+        salt=parts.salt,
+        stereo=parts.stereo,
+        hydrate=parts.hydrate,
+    )
     for candidate in (whole, parts.name):
         keys, via = _watch_lookup(index, candidate)
         if keys:
-            return ComponentId(**found, watch_keys=keys, watch_via=via, watch_term=candidate)
+            return replace(comp, watch_keys=keys, watch_via=via, watch_term=candidate)
     salted = f"{parts.name} {parts.salt}".strip()
     unbracketed = _BRACKETED.sub(" ", parts.name).strip()
     known = _pubchem_lookup(dict.fromkeys((whole, salted, parts.name, unbracketed)))
     if known is not None:
-        return ComponentId(
-            **found,
+        return replace(
+            comp,
             known_name=known.name,
             known_cas=known.cas,
             smiles=known.smiles,
             smiles_via="pubchem",
         )
-    return ComponentId(**found)
+    return comp
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from precursorwatch.identify import DescriptionId
@@ -45,21 +45,7 @@ def evidence_from_dicts(items: Sequence[Mapping[str, Any]]) -> list[Evidence]:
 def template_of(result: LineResult) -> Template:
     """The template of a judged result (its evidence turned into JSON text once)."""
     evidence = json.dumps([evidence_to_dict(e) for e in result.evidence])
-    # the same result without its evidence, made directly (dataclasses.replace is slow)
-    bare = LineResult(
-        line_id=result.line_id,
-        flagged=result.flagged,
-        risk=result.risk,
-        matched_key=result.matched_key,
-        matched_name=result.matched_name,
-        matched_cas=result.matched_cas,
-        lists=result.lists,
-        match_type=result.match_type,
-        score=result.score,
-        reason=result.reason,
-        warnings=result.warnings,
-    )
-    return bare, evidence
+    return replace(result, evidence=()), evidence
 
 
 def template_to_json(template: Template) -> dict[str, Any]:

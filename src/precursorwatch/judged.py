@@ -88,9 +88,9 @@ class Judged:
 @dataclass
 class JudgedParts:
     """A round of judging, part by part as the parts come: the positions of a part's
-    declarations among those judged, and what judging them made. ``stop`` ends the judging
-    early (forked workers are stopped: parts not started are dropped, running ones waited
-    for); it does nothing once every part has come."""
+    declarations among those judged, and what judging them made. The taker calls ``stop``
+    once it is done with them, after the last part or early: forked workers are shut down
+    (parts not started are dropped, running ones waited for)."""
 
     parts: Iterator[tuple[list[int], Judged]]
     stop: Callable[[], None] = lambda: None

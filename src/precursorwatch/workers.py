@@ -159,29 +159,23 @@ def judge_forked(
     def stop() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
-    return JudgedParts(_parts_in(screener, pool, running, t0), stop)
+    return JudgedParts(_parts_in(screener, running, t0), stop)
 
 
 def _parts_in(
     screener: Screener,
-    pool: ProcessPoolExecutor,
     running: dict[Future[tuple[Judged, dict[str, float]]], list[int]],
     t0: float,
 ) -> Iterator[tuple[list[int], Judged]]:
-    """The parts of :func:`judge_forked` as they finish; the pool is shut down at the end
-    (or when the caller closes this early: parts not started are cancelled)."""
+    """The parts of :func:`judge_forked` as they finish (the caller's ``stop`` shuts the
+    pool down, after the last part or early)."""
     spent: dict[str, float] = {}
-    finished = False
-    try:
-        for future in as_completed(running):
-            judged, timings = future.result()
-            for stage, seconds in timings.items():
-                spent[stage] = spent.get(stage, 0.0) + seconds
-            judged.templates = [template_from_json(data) for data in judged.json]
-            yield running[future], judged
-        finished = True
-    finally:
-        pool.shutdown(wait=True, cancel_futures=not finished)
+    for future in as_completed(running):
+        judged, timings = future.result()
+        for stage, seconds in timings.items():
+            spent[stage] = spent.get(stage, 0.0) + seconds
+        judged.templates = [template_from_json(data) for data in judged.json]
+        yield running[future], judged
     wall, cpu = time.perf_counter() - t0, sum(spent.values()) or 1.0
     for stage, seconds in spent.items():
         screener.timings[stage] = screener.timings.get(stage, 0.0) + wall * seconds / cpu

@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - pyarrow comes with pandas' Arrow strin
 
 from precursorwatch.judged import evidence_to_dict
 from precursorwatch.models import DeclarationLine, LineResult
-from precursorwatch.screen import OUTPUT_COLUMNS
+from precursorwatch.screen import OUTPUT_COLUMNS, text_array
 
 #: Columns of the CSV report: the contract's, then the per-line warnings.
 CSV_COLUMNS: tuple[str, ...] = (*OUTPUT_COLUMNS, "warnings")
@@ -190,9 +190,7 @@ def _arrow_text(column: pd.Series) -> Any:
     Arrow-backed text without missing values (what the screener gives) is read as it is.
     """
     if _arrow_backed(column):
-        arr = pa.array(column).cast(pa.large_string())
-        if isinstance(arr, pa.ChunkedArray):  # a frame sliced or stacked from several
-            arr = arr.combine_chunks()
+        arr = text_array(column)
         if _plain(arr):
             return arr
         values = arr.to_numpy(zero_copy_only=False)

@@ -701,6 +701,13 @@ def _text_series(values: Any) -> pd.Series:
     return pd.Series(pd.array(values, dtype=TEXT), copy=False)
 
 
+def text_array(column: pd.Series) -> Any:
+    """An Arrow-backed text column's values as one ``large_string`` Arrow array (no copy of
+    the text when it is one already; a sliced or stacked frame's chunks are joined)."""
+    arr = pa.array(column).cast(pa.large_string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 def _as_text(column: pd.Series) -> pd.Series:
     """``column`` as a text column with a fresh index (no copy when it is one already)."""
     if column.dtype == TEXT:
@@ -773,9 +780,10 @@ def _broadcast(
                     noted[i] = True
                     texts.append(f"{reasons[j]} {notes[ask]}")
         if texts:
-            column = pa.array(out["reason"]).cast(pa.large_string())
             texts_array = pa.array(texts, type=pa.large_string())
-            out["reason"] = _text_series(pc.replace_with_mask(column, noted, texts_array))
+            out["reason"] = _text_series(
+                pc.replace_with_mask(text_array(out["reason"]), noted, texts_array)
+            )
     return out
 
 

@@ -22,6 +22,8 @@ from precursorwatch.identify import finish, first_pass, identify_descriptions, r
 from precursorwatch.index import build_index
 from precursorwatch.lists import bundled_lists_dir, load_bundled
 from precursorwatch.matchers.base import Declared, StructureId
+from precursorwatch.matchers.derivative import match_derivative
+from precursorwatch.matchers.similar import match_similar
 from precursorwatch.matchers.structure import match_structures
 from precursorwatch.models import DeclarationLine
 from precursorwatch.opsin import java_available
@@ -112,6 +114,46 @@ def test_parents_pushed_out_of_the_live_few_are_made_again_alike() -> None:
     assert Chem.MolToSmiles(salt.parent) == salt_parent == "CNC(C)C(O)c1ccccc1"
     assert salt.declared_inchikey == Chem.MolToInchiKey(Chem.MolFromSmiles("Cl.CNC(C)C(O)c1ccccc1"))
     assert salt.declared_inchikey != salt.inchikey
+
+
+def test_a_structure_declared_twice_is_matched_once_per_index(watchlist) -> None:  # type: ignore[no-untyped-def]
+    """By name and by CAS number: the second declaration takes the structure matchers'
+    findings from the first (kept on the identity), worded for itself; another index of the
+    same lists finds them again on its own."""
+    ketal = "CC1(Cc2ccccc2)OCCO1"  # P2P ethylene ketal: a designer precursor of P2P
+    ident, _ = chem.identity(ketal)
+    assert ident is not None
+    by_name = StructureId(ketal, "name", ident, "P2P ketal")
+    by_cas = StructureId(ketal, "pubchem", ident, "CAS 4362-18-3")
+    runs: list[str] = []
+    real = chem.Identity._standardised
+
+    def counted(self: chem.Identity) -> Chem.Mol:
+        if self._smiles == ketal:  # not the listed substances the index derives tables from
+            runs.append(self._smiles)
+        return real(self)
+
+    found = []
+    index = build_index(watchlist)  # its own: no other test has matched anything with it
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(chem.Identity, "_standardised", counted)
+        for s, link in ((by_name, "O"), (by_cas, "N")):
+            for i in range(300):  # push the parent out of the few live molecules kept, with
+                # SMILES no other test made (an identity already cached keeps nothing live)
+                chem.identity("C" * (i // 20 + 1) + link + "C" * (i % 20 + 1))
+            declared = Declared(None, structures=(s,))
+            found.append(
+                [
+                    (e.kind, e.substance_key, e.score)
+                    for matcher in (match_structures, match_derivative, match_similar)
+                    for e in matcher(declared, index)
+                ]
+            )
+        assert runs == [ketal]  # only the first declaration needed the parent again
+        assert found[0] == found[1] and found[0][0][:2] == ("derivative", "1-phenyl-2-propanone")
+        other = build_index(watchlist)
+        again = [(e.kind, e.substance_key, e.score) for e in match_derivative(declared, other)]
+        assert runs == [ketal, ketal] and again == [f for f in found[0] if f[0] == "derivative"]
 
 
 @needs_java

@@ -8,6 +8,7 @@ folded names fuzzy matching compares against.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ TOP_CATEGORY_CODES = frozenset({"UN-T1", "EU-CAT1"})
 
 _NONE: frozenset[str] = frozenset()
 _T = TypeVar("_T")
+#: Numbers the indexes of a process, so a structure's memo tells their answers apart.
+_TOKENS = itertools.count()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class ListIndex:
     max_name_tokens: int = 1
     _codes: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _derived: dict[str, Any] = field(default_factory=dict, repr=False)
+    _token: int = field(default_factory=lambda: next(_TOKENS), repr=False)
 
     def derived(self, name: str, build: Callable[[ListIndex], _T]) -> _T:
         """``build(self)`` once per index: tables a matcher derives from the lists (reference
@@ -82,6 +86,14 @@ class ListIndex:
             self._derived[name] = build(self)
         value: _T = self._derived[name]
         return value
+
+    def of_structure(self, name: str, ident: chem.Identity, compute: Callable[[], _T]) -> _T:
+        """``compute()`` once per structure and index: what a matcher finds of ``ident``
+        against these lists, kept on the identity (:meth:`chem.Identity.memo`). A structure
+        declared in several ways (by name, by CAS number, as a component of a mixture) is
+        matched under each, and the later ones then need neither its parent molecule, which
+        may have to be parsed and standardised again, nor the search."""
+        return ident.memo(f"{name}@{self._token}", compute)
 
     def keys_by_inchikey(self, ident: chem.Identity) -> Set[str]:
         """Listed keys whose parent has the full InChIKey of ``ident``'s parent.

@@ -12,7 +12,7 @@ piperine giving piperidine) stays silent. The cut-offs below were chosen by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from precursorwatch import chem
@@ -182,6 +182,12 @@ def derivative_hits(ident: chem.Identity, index: ListIndex) -> list[Hit]:
     return hits
 
 
+def _possible_hits(ident: chem.Identity, index: ListIndex) -> list[Hit]:
+    """:func:`derivative_hits`, or ``[]`` at once when :func:`could_be_evidence` says none
+    can count."""
+    return derivative_hits(ident, index) if could_be_evidence(ident, index) else []
+
+
 def match_derivative(declared: Declared, index: ListIndex) -> list[Evidence]:
     """``derivative`` evidence for listed substances reached in one or two steps.
 
@@ -193,9 +199,7 @@ def match_derivative(declared: Declared, index: ListIndex) -> list[Evidence]:
         ident = s.identity
         if ident is None or index.keys_by_skeleton(ident):
             continue
-        if not could_be_evidence(ident, index):
-            continue
-        for hit in derivative_hits(ident, index):
+        for hit in index.of_structure("derivative", ident, partial(_possible_hits, ident, index)):
             score = derivative_score(
                 share=hit.share, top=hit.top, masked=hit.masked, n_steps=len(hit.steps)
             )

@@ -10,6 +10,7 @@ both the similarity and the coverage are high. The cut-offs were chosen with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from precursorwatch import chem
@@ -133,6 +134,8 @@ def similar_candidates(ident: chem.Identity, index: ListIndex) -> list[Candidate
         return []
     # kept on the identity: a structure named by several descriptions is compared once
     sims = tanimoto_many(ident.memo("morgan", lambda: fingerprint(mol)), ref.fps)
+    if max(sims) < LOW_TANIMOTO:  # most structures: nothing to rank
+        return []
     ranked = sorted((i for i, t in enumerate(sims) if t >= LOW_TANIMOTO), key=lambda i: -sims[i])[
         :MAX_CANDIDATES
     ]
@@ -179,7 +182,8 @@ def match_similar(declared: Declared, index: ListIndex) -> list[Evidence]:
         ident = s.identity
         if ident is None or index.keys_by_skeleton(ident):
             continue
-        for c in similar_candidates(ident, index):
+        candidates = index.of_structure("similar", ident, partial(similar_candidates, ident, index))
+        for c in candidates:
             score = similar_score(c.tanimoto, c.coverage, c.declared_coverage)
             if score is None:
                 continue

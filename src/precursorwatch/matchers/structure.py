@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from precursorwatch import chem
 from precursorwatch.index import ListIndex
 from precursorwatch.matchers.base import Declared, describe_structure
@@ -84,8 +86,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         s.smiles,
                     )
                 )
-        patterns = tuple(f.smarts for f in index.families)
-        members = chem.substructure_flags(ident.parent, patterns)
+        members = index.of_structure("families", ident, partial(_family_flags, ident, index))
         for family, member in zip(index.families, members, strict=True):
             key = family.entry.substance_key
             if any(e.substance_key == key for e in found):
@@ -105,3 +106,8 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                     )
                 )
     return found
+
+
+def _family_flags(ident: chem.Identity, index: ListIndex) -> tuple[bool, ...]:
+    """For each family of ``index``, whether ``ident``'s parent contains its pattern."""
+    return chem.substructure_flags(ident.parent, tuple(f.smarts for f in index.families))

@@ -50,6 +50,7 @@ from precursorwatch.store import (
     store_is_empty,
     substance_history,
 )
+from precursorwatch.store.engine import SQLITE_PAGE_BYTES
 from precursorwatch.store.tables import metadata, resolver_cache, screening
 
 # --- real list facts (../shared/reference/substances.csv) -----------------------------------
@@ -481,6 +482,9 @@ def test_sqlite_pragmas_on_every_connection(tmp_db_url: str) -> None:
                 assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
                 assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             engine.dispose()
+        migrate(engine)  # the tables are made in pages of that size
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar() == SQLITE_PAGE_BYTES
     finally:
         engine.dispose()
 

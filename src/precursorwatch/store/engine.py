@@ -27,6 +27,10 @@ SQLITE_BEGIN_OPTION = "precursorwatch_sqlite_begin"
 
 #: Milliseconds a SQLite connection waits for another process's lock before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Page size of a new SQLite store. The resolution cache of a million-line cold screening
+#: (~140,000 JSON values, 45 MB) is inserted with half the CPU of 4 KiB pages (0.64 against
+#: 1.21 s): its keys are long, and fewer, larger pages split less.
+SQLITE_PAGE_BYTES = 16_384
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent migrations.
 MIGRATION_LOCK_KEY = 0x70726563  # "prec"
@@ -70,6 +74,8 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
     try:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # before WAL: it only takes effect on a database with no table yet (a new store)
+        cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_BYTES}")
         cursor.execute("PRAGMA journal_mode=WAL")
     finally:
         cursor.close()

@@ -4,10 +4,12 @@ lines are kept as intervals (memory that does not grow with the file)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from precursorwatch.line_ids import SeenIds
+from precursorwatch.screen import TEXT
 
 
 def _expected(chunks: list[list[str]]) -> list[list[bool]]:
@@ -27,11 +29,39 @@ def _found(chunks: list[list[str]]) -> tuple[list[list[bool]], SeenIds]:
     return [list(seen.repeats(np.array(c, dtype=object))) for c in chunks], seen
 
 
+def _found_in_columns(chunks: list[list[str]]) -> tuple[list[list[bool]], SeenIds]:
+    """As the reader gives them: Arrow-backed text columns, some of them slices."""
+    seen = SeenIds()
+    out = []
+    for c in chunks:
+        column = pd.Series(["0", *c], dtype=TEXT).iloc[1:]  # an offset into its buffers
+        out.append(list(seen.repeats(column)))
+    return out, seen
+
+
 def test_numbered_chunks_are_kept_as_one_interval() -> None:
     chunks = [[str(n) for n in range(lo, lo + 1000)] for lo in range(1, 100_000, 1000)]
-    found, seen = _found(chunks)
-    assert not any(any(c) for c in found)
-    assert seen.runs == [(1, 100_000)] and len(seen.hashes) == 0
+    for find in (_found, _found_in_columns):
+        found, seen = find(chunks)
+        assert not any(any(c) for c in found)
+        assert seen.runs == [(1, 100_000)] and len(seen.hashes) == 0
+
+
+def test_numbered_columns_are_read_off_their_buffers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """No id of an Arrow-backed column of numbered lines is made a Python string."""
+    made: list[int] = []
+    real = pd.Series.to_numpy
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(len(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(pd.Series, "to_numpy", counted)
+    seen = SeenIds()
+    first = seen.repeats(pd.Series([str(n) for n in range(1, 200_001)], dtype=TEXT))
+    again = seen.repeats(pd.Series([str(n) for n in range(199_999, 200_003)], dtype=TEXT))
+    assert not first.any() and list(again) == [True, True, False, False]
+    assert made == [] and seen.runs == [(1, 200_002)]
 
 
 def test_repeats_across_intervals_and_hashes() -> None:
@@ -65,5 +95,5 @@ ids = st.one_of(
     )
 )
 def test_the_same_repeats_as_a_set(chunks: list[list[str]]) -> None:
-    found, _ = _found(chunks)
-    assert found == _expected(chunks)
+    assert _found(chunks)[0] == _expected(chunks)
+    assert _found_in_columns(chunks)[0] == _expected(chunks)

@@ -97,7 +97,7 @@ class Finisher:
         present = (ids != "").to_numpy(dtype=bool)
         if not present.any():
             return
-        repeated = self.seen_ids.repeats(ids[present].to_numpy(dtype=object))
+        repeated = self.seen_ids.repeats(ids if present.all() else ids[present])
         if repeated.any():
             where = np.flatnonzero(present)[repeated]
             message = [f"line_id {i!r} repeats an earlier line" for i in ids.to_numpy()[where]]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
 
 
 def distinct_rows(columns: Sequence[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
@@ -21,3 +23,20 @@ def distinct_rows(columns: Sequence[pd.Series]) -> tuple[np.ndarray, np.ndarray]
         groups = pd.factorize(groups * len(distinct) + codes)[0]
     first: np.ndarray = np.unique(groups, return_index=True)[1]
     return groups, first
+
+
+def arrow_backed(column: pd.Series) -> bool:
+    """Whether ``column`` is Arrow-backed text with no missing value."""
+    dtype = column.dtype
+    return (
+        isinstance(dtype, pd.StringDtype)
+        and dtype.storage == "pyarrow"
+        and not bool(column.isna().any())
+    )
+
+
+def text_array(column: pd.Series) -> Any:
+    """An Arrow-backed text column's values as one ``large_string`` Arrow array (no copy of
+    the text when it is one already; a sliced or stacked frame's chunks are joined)."""
+    arr = pa.array(column).cast(pa.large_string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr

@@ -13,14 +13,15 @@ import re
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa  # type: ignore[import-untyped]
+
+from precursorwatch.frames import arrow_backed, text_array
 
 #: A line number as the interval form keeps it: decimal, no sign, no leading zero ('007' is
 #: another id than '7', so it is hashed).
 _NUMBER = r"0|[1-9][0-9]{0,17}"
 
 
-def _hashes(values: np.ndarray) -> np.ndarray:
+def _hashes(values: np.ndarray | pd.Series) -> np.ndarray:
     """64-bit hashes of text values: Python's own string hash (cached on each string, so
     several times faster than pandas' hashing); they only need to agree within one process."""
     found: np.ndarray = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
@@ -44,30 +45,26 @@ def _run_start(ids: np.ndarray) -> int | None:
 
 
 def _arrow_run_start(ids: pd.Series) -> int | None:
-    """:func:`_run_start` of an Arrow-backed text column, read off its buffers: the ids are
-    ``lo``, ``lo + 1`` … exactly when its characters are those numbers written one after
-    another and its offsets end each one where its digits end. No id becomes a Python
-    string (a million of them cost ~0.3 s to make)."""
-    arr = pa.array(ids.array)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    """:func:`_run_start` of an Arrow-backed text column (:func:`~precursorwatch.frames.
+    arrow_backed`), read off its buffers: the ids are ``lo``, ``lo + 1`` … exactly when its
+    characters are those numbers written one after another and its offsets end each one where
+    its digits end. No id becomes a Python string (a million of them cost ~0.3 s to make)."""
+    arr = text_array(ids)
     first = arr[0].as_py()
-    if arr.null_count or re.fullmatch(_NUMBER, first) is None:
+    if re.fullmatch(_NUMBER, first) is None:
         return None
     lo, n = int(first), len(arr)
     numbers = np.arange(lo, lo + n, dtype=np.int64)
     digits = np.ones(n, dtype=np.int64)
     for k in range(1, len(str(lo + n))):
         digits += numbers >= 10**k
-    width = 8 if pa.types.is_large_string(arr.type) else 4
     _, offsets, data = arr.buffers()
-    ends = np.frombuffer(offsets, dtype=np.int64 if width == 8 else np.int32)
-    ends = ends[arr.offset : arr.offset + n + 1].astype(np.int64)
+    ends = np.frombuffer(offsets, dtype=np.int64)[arr.offset : arr.offset + n + 1]
     if not np.array_equal(ends[1:] - ends[0], np.cumsum(digits)):
         return None
     text = np.frombuffer(data, dtype=np.uint8)[ends[0] : ends[-1]]
     last = ends[1:] - ends[0] - 1  # where each number's units digit is
-    for k in range(len(digits) and int(digits.max())):  # digit k (from the right) of each
+    for k in range(int(digits.max())):  # digit k (from the right) of each number
         has = digits > k
         expected = (numbers[has] // 10**k % 10 + 48).astype(np.uint8)
         if not np.array_equal(text[last[has] - k], expected):
@@ -75,7 +72,7 @@ def _arrow_run_start(ids: pd.Series) -> int | None:
     return lo
 
 
-def _numbers(ids: np.ndarray) -> np.ndarray:
+def _numbers(ids: np.ndarray | pd.Series) -> np.ndarray:
     """Each id as the line number it writes plainly, -1 when it is not one."""
     s = pd.Series(ids, dtype=object).astype(str)
     plain = s.str.fullmatch(_NUMBER).to_numpy(dtype=bool)
@@ -94,18 +91,17 @@ class SeenIds:
 
     def repeats(self, ids: np.ndarray | pd.Series) -> np.ndarray:
         """Mark each of ``ids`` (non-empty texts, in line order) seen before — in an earlier
-        chunk or earlier in this one — and remember the others. An Arrow-backed column of
-        numbered lines is checked without making its ids Python strings."""
-        start = None
-        if isinstance(ids, pd.Series):
-            arrow = isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow"
-            start = _arrow_run_start(ids) if arrow and len(ids) else None
-            if start is not None and not len(self.hashes):
-                repeated = self._in_runs(np.arange(start, start + len(ids), dtype=np.int64))
-                self._add_run(start, start + len(ids) - 1)
-                return repeated
+        chunk or earlier in this one — and remember the others. The ids of an Arrow-backed
+        column are made Python strings only when they are not numbered lines or hashed ids
+        were seen before."""
+        if isinstance(ids, pd.Series) and not arrow_backed(ids):
             ids = ids.to_numpy(dtype=object)
-        start = _run_start(ids) if len(ids) and start is None else start
+        if isinstance(ids, pd.Series):
+            start = _arrow_run_start(ids) if len(ids) else None
+            if start is None or len(self.hashes):  # to hash them, or read them as numbers
+                ids = ids.to_numpy(dtype=object)
+        else:
+            start = _run_start(ids) if len(ids) else None
         # a run of consecutive numbers cannot repeat itself, nor needs hashing unless hashed
         # ids were seen before
         hashes = _hashes(ids) if start is None or len(self.hashes) else None
@@ -123,19 +119,13 @@ class SeenIds:
                 numbers = np.arange(start, start + len(ids), dtype=np.int64)
             else:
                 numbers = _numbers(ids)
-            repeated |= self._in_runs(numbers)
+            for lo, hi in self.runs:
+                repeated |= (numbers >= lo) & (numbers <= hi)
         if start is not None:
             self._add_run(start, start + len(ids) - 1)
         elif hashes is not None:
             self._add_hashes(hashes[~repeated])
         return repeated
-
-    def _in_runs(self, numbers: np.ndarray) -> np.ndarray:
-        """Whether each line number lies in an interval seen before."""
-        found = np.zeros(len(numbers), dtype=bool)
-        for lo, hi in self.runs:
-            found |= (numbers >= lo) & (numbers <= hi)
-        return found
 
     def _add_run(self, lo: int, hi: int) -> None:
         runs = []

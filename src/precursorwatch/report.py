@@ -26,9 +26,10 @@ try:  # Arrow joins the CSV rows in C; without it the csv module writes them (sl
 except ImportError:  # pragma: no cover - pyarrow comes with pandas' Arrow strings
     pa = pc = None
 
+from precursorwatch.frames import arrow_backed, text_array
 from precursorwatch.judged import evidence_to_dict
 from precursorwatch.models import DeclarationLine, LineResult
-from precursorwatch.screen import OUTPUT_COLUMNS, text_array
+from precursorwatch.screen import OUTPUT_COLUMNS
 
 #: Columns of the CSV report: the contract's, then the per-line warnings.
 CSV_COLUMNS: tuple[str, ...] = (*OUTPUT_COLUMNS, "warnings")
@@ -189,7 +190,7 @@ def _arrow_text(column: pd.Series) -> Any:
     values (line ids), as a sample of its first values shows, cell by cell. A column of
     Arrow-backed text without missing values (what the screener gives) is read as it is.
     """
-    if _arrow_backed(column):
+    if arrow_backed(column):
         arr = text_array(column)
         if _plain(arr):
             return arr
@@ -207,16 +208,6 @@ def _arrow_text(column: pd.Series) -> Any:
     encoded = arr.dictionary_encode()
     distinct = encoded.dictionary
     return _fixed(distinct, distinct.to_numpy(zero_copy_only=False)).take(encoded.indices)
-
-
-def _arrow_backed(column: pd.Series) -> bool:
-    """Whether ``column`` is Arrow-backed text with no missing value."""
-    dtype = column.dtype
-    return (
-        isinstance(dtype, pd.StringDtype)
-        and dtype.storage == "pyarrow"
-        and not bool(column.isna().any())
-    )
 
 
 def _arrow_take(texts: list[str], codes: np.ndarray) -> Any:

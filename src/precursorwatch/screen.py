@@ -26,7 +26,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from precursorwatch import chem
 from precursorwatch.errors import ResolverError
-from precursorwatch.frames import distinct_rows
+from precursorwatch.frames import distinct_rows, text_array
 from precursorwatch.identify import ComponentId, DescriptionId, finish, first_pass, run_opsin
 from precursorwatch.index import ListIndex, build_index
 from precursorwatch.judged import (
@@ -699,13 +699,6 @@ TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 def _text_series(values: Any) -> pd.Series:
     """A text column of an Arrow string array (no copy)."""
     return pd.Series(pd.array(values, dtype=TEXT), copy=False)
-
-
-def text_array(column: pd.Series) -> Any:
-    """An Arrow-backed text column's values as one ``large_string`` Arrow array (no copy of
-    the text when it is one already; a sliced or stacked frame's chunks are joined)."""
-    arr = pa.array(column).cast(pa.large_string())
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _as_text(column: pd.Series) -> pd.Series:

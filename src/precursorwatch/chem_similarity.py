@@ -1,11 +1,14 @@
 """Structure similarity with RDKit: Morgan fingerprints, Tanimoto, maximum common substructure.
 
 Pure functions over SMILES (the standardised parents); a parse failure returns ``None``
-or an empty result and never raises. MCS searches are bounded by a timeout in seconds.
+or an empty result and never raises. MCS searches stop at a deadline (fractions of a
+second allowed).
 """
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -58,21 +61,42 @@ class CommonPart:
     complete: bool = True
 
 
-def common_part(a: Chem.Mol, b: Chem.Mol, *, timeout_s: int = 1) -> CommonPart:
+class _Deadline(rdFMCS.MCSProgress):  # type: ignore[misc]
+    """Stops a common-substructure search at a wall-clock deadline. RDKit's own ``Timeout``
+    counts whole seconds, and a search that will not end (dihydroergotamine against
+    ergotamine: not finished after 30 s) would hold a worker or an API call for all of it."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.deadline = time.monotonic() + seconds
+
+    def __call__(self, stat: Any, params: Any) -> bool:
+        return time.monotonic() < self.deadline
+
+
+def _mcs_parameters(timeout_s: float) -> Any:
+    """The search of :func:`common_part`: the parameters ``rdFMCS.FindMCS`` sets for
+    ``atomCompare=CompareElements, bondCompare=CompareOrder, ringMatchesRingOnly=True,
+    completeRingsOnly=True`` (same parts found), with a deadline in fractions of a second."""
+    params: Any = rdFMCS.MCSParameters()
+    params.AtomTyper = rdFMCS.AtomCompare.CompareElements
+    params.BondTyper = rdFMCS.BondCompare.CompareOrder
+    params.AtomCompareParameters.RingMatchesRingOnly = True
+    params.BondCompareParameters.RingMatchesRingOnly = True
+    params.BondCompareParameters.CompleteRingsOnly = True
+    params.Timeout = max(1, math.ceil(timeout_s))  # RDKit's own limit, a backstop
+    params.ProgressCallback = _Deadline(timeout_s)
+    return params
+
+
+def common_part(a: Chem.Mol, b: Chem.Mol, *, timeout_s: float = 1.0) -> CommonPart:
     """Maximum common substructure of ``a`` and ``b``: elements and bond orders must agree,
     rings match only rings and only complete rings count (so a phenyl is not half a
     cyclohexane). Returns an empty :class:`CommonPart` when nothing is shared, and one that
-    is not ``complete`` when the search ran out of time.
+    is not ``complete`` when the search ran out of its ``timeout_s`` seconds.
     """
     with quiet_rdkit():
-        res = rdFMCS.FindMCS(
-            [a, b],
-            timeout=max(1, int(timeout_s)),
-            atomCompare=rdFMCS.AtomCompare.CompareElements,
-            bondCompare=rdFMCS.BondCompare.CompareOrder,
-            ringMatchesRingOnly=True,
-            completeRingsOnly=True,
-        )
+        res = rdFMCS.FindMCS([a, b], _mcs_parameters(timeout_s))
         complete = not res.canceled
         if not res.smartsString or res.numAtoms == 0:
             return CommonPart("", 0, (), (), complete)

@@ -61,7 +61,7 @@ class CommonPart:
     complete: bool = True
 
 
-class _Deadline(rdFMCS.MCSProgress):  # type: ignore[misc]
+class _Deadline(rdFMCS.MCSProgress):
     """Stops a common-substructure search at a wall-clock deadline. RDKit's own ``Timeout``
     counts whole seconds, and a search that will not end (dihydroergotamine against
     ergotamine: not finished after 30 s) would hold a worker or an API call for all of it."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -487,6 +490,29 @@ def test_sqlite_pragmas_on_every_connection(tmp_db_url: str) -> None:
             assert conn.exec_driver_sql("PRAGMA page_size").scalar() == SQLITE_PAGE_BYTES
     finally:
         engine.dispose()
+
+
+def test_sqlite_wal_switch_waits_for_another_writer(tmp_path) -> None:
+    # SQLite answers the journal-mode switch "database is locked" at once, without its busy
+    # timeout, while another process holds a write transaction on a new (rollback-journal)
+    # file: that is what several processes opening one new store together run into.
+    path = tmp_path / "pw.sqlite"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, writer.execute, args=("ROLLBACK",))
+    release.start()
+    started = time.monotonic()
+    try:
+        engine = make_engine(f"sqlite:///{path}")
+        waited = time.monotonic() - started
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        engine.dispose()
+    finally:
+        release.join()
+        writer.close()
+    assert waited >= 0.25
 
 
 def test_sqlite_directory_is_created_and_bad_places_are_explained(tmp_path) -> None:

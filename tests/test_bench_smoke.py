@@ -4,6 +4,7 @@ measured by ``make bench``, not by the test suite)."""
 from __future__ import annotations
 
 import csv
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ BENCH = Path(__file__).parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
 
 from generate import generate  # noqa: E402
-from run import bench, table  # noqa: E402
+from run import bench, own_peak_mib, table  # noqa: E402
 
 
 def test_generator_is_seeded_and_realistic(tmp_path: Path) -> None:
@@ -36,3 +37,17 @@ def test_bench_runs_cold_warm_and_naive_on_2000_lines(tmp_path: Path) -> None:
         assert r["flagged"] > 0
     text = table(rows, 1, 1)
     assert "| 2,000 | cold |" in text and "x naive" in text
+
+
+def test_a_screening_process_does_not_report_the_peak_of_its_parent() -> None:
+    ballast = b"x" * (300 * 1024 * 1024)  # written, so resident: this peak is >= 300 MiB
+    assert own_peak_mib() >= 300
+    probe = (
+        f"import resource, sys; sys.path.insert(0, {str(BENCH)!r}); from run import own_peak_mib;"
+        " print(own_peak_mib(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    own, inherited = (float(x) for x in out.stdout.split())
+    del ballast
+    assert inherited >= 300  # what ru_maxrss says: the parent's peak, carried into the child
+    assert own < 100  # the child's own program: an interpreter and one module

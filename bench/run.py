@@ -72,7 +72,8 @@ def screen_once(manifest: Path, db: str, out: Path, workers: int, record: bool) 
             sinks=[CsvSink(fh)],
         )
     wall = time.perf_counter() - t0
-    # the workers and OPSIN's JVMs start from this process, so their peaks are their own
+    # forked workers report their own peak; OPSIN's JVMs (exec'd from here) at most this
+    # process's peak as they started, which own_peak_mib already counts
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     s = done.seconds
     return {

@@ -33,7 +33,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: 1.21 s): its keys are long, and fewer, larger pages split less.
 SQLITE_PAGE_BYTES = 16_384
 #: Seconds between two tries of ``PRAGMA journal_mode=WAL`` while another process holds the
-#: lock. SQLite answers that pragma "database is locked" at once, without its busy handler,
+#: lock. SQLite answers that pragma SQLITE_BUSY at once, without its busy handler,
 #: when several processes open a new store together (4 processes on a new file: 44 of 300
 #: trials failed without retrying, 0 of 300 with it).
 SQLITE_WAL_RETRY_S = 0.01
@@ -100,7 +100,8 @@ def _set_wal_journal(cursor: sqlite3.Cursor) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
+            busy = exc.sqlite_errorcode == sqlite3.SQLITE_BUSY  # "database is locked"
+            if not busy or time.monotonic() >= deadline:
                 raise
             time.sleep(SQLITE_WAL_RETRY_S)
 

@@ -64,7 +64,7 @@ BUILTIN_CASES: tuple[tuple[str, str, bool], ...] = (
 def load_watchlist():  # type: ignore[no-untyped-def]
     """The bundled lists; the shared reference table while the bundled loader is missing."""
     try:
-        from precursorwatch.lists import load_bundled
+        from precursorwatch.lists.load import load_bundled
 
         return load_bundled()
     except (ImportError, TypeError):
@@ -119,18 +119,18 @@ _INDEX = None
 
 def _init() -> None:
     global _INDEX
-    from precursorwatch.index import build_index
+    from precursorwatch.engine.index import build_index
 
     _INDEX = build_index(load_watchlist())
 
 
 def _measure(item: tuple[str, str]) -> Row | None:
-    from precursorwatch import chem
-    from precursorwatch.matchers.derivative import derivative_hits
-    from precursorwatch.matchers.similar import similar_candidates
+    from precursorwatch.chem import molecule
+    from precursorwatch.engine.matchers.derivative import derivative_hits
+    from precursorwatch.engine.matchers.similar import similar_candidates
 
     name, smiles = item
-    ident, _ = chem.identity(smiles)
+    ident, _ = molecule.identity(smiles)
     if ident is None or _INDEX.keys_by_skeleton(ident):  # listed or a salt of one
         return None
     hits = derivative_hits(ident, _INDEX)
@@ -186,9 +186,9 @@ def main(argv: Iterable[str] | None = None) -> int:
 
     import pandas as pd
 
-    from precursorwatch.matchers import derivative as dv
-    from precursorwatch.matchers import similar as sm
-    from precursorwatch.screen import Screener
+    from precursorwatch.engine.matchers import derivative as dv
+    from precursorwatch.engine.matchers import similar as sm
+    from precursorwatch.run.screener import Screener
 
     watchlist = load_watchlist()
     # recall on the labelled set

@@ -109,7 +109,7 @@ def pubchem_names(limit: int, rng: np.random.Generator) -> list[tuple[str, str]]
 
 def precursor_names() -> list[tuple[str, str]]:
     """(name, CAS) for every name in every language of every bundled listed substance."""
-    from precursorwatch.lists import bundled_lists_dir, load_bundled
+    from precursorwatch.lists.load import bundled_lists_dir, load_bundled
 
     wl = load_bundled(bundled_lists_dir())
     out = []

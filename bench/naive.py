@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 
 def listed_cas() -> set[str]:
     """Every CAS number (parents and salts) of every bundled listed substance."""
-    from precursorwatch.lists import bundled_lists_dir, load_bundled
+    from precursorwatch.lists.load import bundled_lists_dir, load_bundled
 
     wl = load_bundled(bundled_lists_dir())
     return {cas for s in wl.substances.values() for cas in s.all_cas()}

@@ -54,9 +54,9 @@ def own_peak_mib() -> float:
 
 def screen_once(manifest: Path, db: str, out: Path, workers: int, record: bool) -> dict[str, Any]:
     """In this process: screen ``manifest`` to ``out`` as the CLI does; measurements."""
-    from precursorwatch.service import make_screener, open_ready_store, screen_file
+    from precursorwatch.run.service import make_screener, open_ready_store, screen_file
+    from precursorwatch.run.streaming import CsvSink
     from precursorwatch.settings import get_settings
-    from precursorwatch.streaming import CsvSink
 
     t0 = time.perf_counter()
     store = open_ready_store(get_settings(database_url=db))
@@ -179,7 +179,7 @@ def prepare() -> str:
     import compileall
 
     import precursorwatch
-    from precursorwatch.resolve import prepare_pubchem_index_said
+    from precursorwatch.identify.resolve import prepare_pubchem_index_said
 
     # the bytecode a regular (not editable) pip install compiles, so no timed run compiles
     # the package's sources

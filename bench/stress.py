@@ -84,7 +84,7 @@ def make_manifest(lines: int, seed: int = 7) -> bytes:
 
 def prepare_store(url: str, data_dir: Path) -> str:
     """Create the store (migrated, bundled lists loaded) and return a new officer key."""
-    from precursorwatch.service import open_ready_store
+    from precursorwatch.run.service import open_ready_store
     from precursorwatch.settings import get_settings
     from precursorwatch.store import create_api_key
 

@@ -22,7 +22,7 @@ def _fresh_pubchem_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     """Build the PubChem look-up index in a cache directory of this run's own, as a new
     installation does (~8 s); the user's cache directory is neither read nor written. CLI
     subprocesses inherit the setting."""
-    from precursorwatch.resolve import _table, prepare_pubchem_index
+    from precursorwatch.identify.resolve import _table, prepare_pubchem_index
 
     before = os.environ.get("PRECURSORWATCH_CACHE_DIR")
     os.environ["PRECURSORWATCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))

@@ -13,8 +13,8 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from precursorwatch.cli import app as cli_app
-from precursorwatch.service import open_ready_store
+from precursorwatch.cli.app import app as cli_app
+from precursorwatch.run.service import open_ready_store
 from precursorwatch.settings import get_settings
 from precursorwatch.store import Store, create_api_key
 from precursorwatch.web import create_app

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from precursorwatch.service import open_ready_store
+from precursorwatch.run.service import open_ready_store
 from precursorwatch.settings import get_settings
 from precursorwatch.store import create_api_key, revoke_api_key
 from precursorwatch.web import create_app

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from precursorwatch.service import open_ready_store
+from precursorwatch.run.service import open_ready_store
 from precursorwatch.settings import get_settings
 from precursorwatch.store import Store, create_api_key
 from precursorwatch.web import create_app

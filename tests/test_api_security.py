@@ -28,7 +28,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
-from precursorwatch.service import open_ready_store
+from precursorwatch.run.service import open_ready_store
 from precursorwatch.settings import get_settings
 from precursorwatch.store import Store, create_api_key, revoke_api_key
 from precursorwatch.web import create_app

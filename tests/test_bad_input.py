@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from precursorwatch.cli import app
-from precursorwatch.lists import bundled_lists_dir, load_bundled
-from precursorwatch.manifest import MAX_FIELD_CHARS, MAX_XLSX_UNCOMPRESSED
-from precursorwatch.screen import Screener
+from precursorwatch.cli.app import app
+from precursorwatch.lists.load import bundled_lists_dir, load_bundled
+from precursorwatch.manifest.read import MAX_FIELD_CHARS, MAX_XLSX_UNCOMPRESSED
+from precursorwatch.run.screener import Screener
 
 BAD = Path(__file__).parent / "data" / "bad"
 EXPECTED = list(csv.DictReader((BAD / "EXPECTED.csv").open(encoding="utf-8")))

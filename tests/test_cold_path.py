@@ -17,18 +17,18 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
-from precursorwatch import chem
-from precursorwatch.identify import finish, first_pass, identify_descriptions, run_opsin
-from precursorwatch.index import build_index
-from precursorwatch.lists import bundled_lists_dir, load_bundled
-from precursorwatch.matchers.base import Declared, StructureId
-from precursorwatch.matchers.derivative import match_derivative
-from precursorwatch.matchers.similar import match_similar
-from precursorwatch.matchers.structure import match_structures
+from precursorwatch.chem import molecule
+from precursorwatch.engine.index import build_index
+from precursorwatch.engine.matchers.base import Declared, StructureId
+from precursorwatch.engine.matchers.derivative import match_derivative
+from precursorwatch.engine.matchers.similar import match_similar
+from precursorwatch.engine.matchers.structure import match_structures
+from precursorwatch.identify.describe import finish, first_pass, identify_descriptions, run_opsin
+from precursorwatch.identify.opsin import java_available
+from precursorwatch.lists.load import bundled_lists_dir, load_bundled
 from precursorwatch.models import DeclarationLine
-from precursorwatch.opsin import java_available
-from precursorwatch.screen import Screener
-from precursorwatch.streaming import CsvSink, stream_screen
+from precursorwatch.run.screener import Screener
+from precursorwatch.run.streaming import CsvSink, stream_screen
 
 SALTS = [
     "Cl.CNC(C)C(O)c1ccccc1",  # ephedrine hydrochloride
@@ -59,7 +59,7 @@ def index(watchlist):  # type: ignore[no-untyped-def]
 def test_parent_is_what_the_fragment_chooser_and_uncharger_give(smiles: str) -> None:
     chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
     uncharged = rdMolStandardize.Uncharger().uncharge(chooser.choose(Chem.MolFromSmiles(smiles)))
-    ident, problem = chem.identity(smiles)
+    ident, problem = molecule.identity(smiles)
     assert ident is not None, problem
     assert ident.parent_smiles == Chem.MolToSmiles(uncharged)
     assert ident.inchikey == Chem.MolToInchiKey(uncharged)
@@ -76,7 +76,7 @@ def test_parent_of_pubchem_mixtures_and_salts_is_the_choosers() -> None:
     compared = 0
     for smiles in random.Random(20261202).sample(several, 400):
         mol = Chem.MolFromSmiles(smiles)
-        ident, _ = chem.identity(smiles)
+        ident, _ = molecule.identity(smiles)
         if mol is None or ident is None:
             continue
         compared += 1
@@ -85,7 +85,7 @@ def test_parent_of_pubchem_mixtures_and_salts_is_the_choosers() -> None:
 
 
 def test_no_inchikey_is_computed_for_a_composition_nothing_listed_has(index) -> None:  # type: ignore[no-untyped-def]
-    ident, _ = chem.identity("CCCCCCCCCCCCCCCC(=O)OC")  # methyl palmitate, C17O2
+    ident, _ = molecule.identity("CCCCCCCCCCCCCCCC(=O)OC")  # methyl palmitate, C17O2
     assert ident is not None and ident.composition == "C17O2"
     assert ident.composition not in index.compositions
     found = match_structures(
@@ -96,7 +96,7 @@ def test_no_inchikey_is_computed_for_a_composition_nothing_listed_has(index) -> 
 
 
 def test_a_listed_salt_still_matches_its_parent(index) -> None:  # type: ignore[no-untyped-def]
-    ident, _ = chem.identity("Cl.CNC(C)C(O)c1ccccc1")
+    ident, _ = molecule.identity("Cl.CNC(C)C(O)c1ccccc1")
     assert ident is not None
     declared = Declared(None, structures=(StructureId("x", "pubchem", ident, "ephedrine HCl"),))
     kinds = {(e.kind, e.substance_key) for e in match_structures(declared, index)}
@@ -104,12 +104,12 @@ def test_a_listed_salt_still_matches_its_parent(index) -> None:  # type: ignore[
 
 
 def test_parents_pushed_out_of_the_live_few_are_made_again_alike() -> None:
-    own, _ = chem.identity("CC(=O)Cc1ccc2c(c1)OCO2")
-    salt, _ = chem.identity("Cl.CNC(C)C(O)c1ccccc1")
+    own, _ = molecule.identity("CC(=O)Cc1ccc2c(c1)OCO2")
+    salt, _ = molecule.identity("Cl.CNC(C)C(O)c1ccccc1")
     assert own is not None and salt is not None
     salt_parent = Chem.MolToSmiles(salt.parent)
     for i in range(300):  # push both out of the few live molecules kept
-        chem.identity("C" * (i + 2))
+        molecule.identity("C" * (i + 2))
     assert Chem.MolToSmiles(own.parent) == own.parent_smiles == "CC(=O)Cc1ccc2c(c1)OCO2"
     assert Chem.MolToSmiles(salt.parent) == salt_parent == "CNC(C)C(O)c1ccccc1"
     assert salt.declared_inchikey == Chem.MolToInchiKey(Chem.MolFromSmiles("Cl.CNC(C)C(O)c1ccccc1"))
@@ -121,14 +121,14 @@ def test_a_structure_declared_twice_is_matched_once_per_index(watchlist) -> None
     findings from the first (kept on the identity), worded for itself; another index of the
     same lists finds them again on its own."""
     ketal = "CC1(Cc2ccccc2)OCCO1"  # P2P ethylene ketal: a designer precursor of P2P
-    ident, _ = chem.identity(ketal)
+    ident, _ = molecule.identity(ketal)
     assert ident is not None
     by_name = StructureId(ketal, "name", ident, "P2P ketal")
     by_cas = StructureId(ketal, "pubchem", ident, "CAS 4362-18-3")
     runs: list[str] = []
-    real = chem.Identity._standardised
+    real = molecule.Identity._standardised
 
-    def counted(self: chem.Identity) -> Chem.Mol:
+    def counted(self: molecule.Identity) -> Chem.Mol:
         if self._smiles == ketal:  # not the listed substances the index derives tables from
             runs.append(self._smiles)
         return real(self)
@@ -136,11 +136,11 @@ def test_a_structure_declared_twice_is_matched_once_per_index(watchlist) -> None
     found = []
     index = build_index(watchlist)  # its own: no other test has matched anything with it
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(chem.Identity, "_standardised", counted)
+        mp.setattr(molecule.Identity, "_standardised", counted)
         for s, link in ((by_name, "O"), (by_cas, "N")):
             for i in range(300):  # push the parent out of the few live molecules kept, with
                 # SMILES no other test made (an identity already cached keeps nothing live)
-                chem.identity("C" * (i // 20 + 1) + link + "C" * (i % 20 + 1))
+                molecule.identity("C" * (i // 20 + 1) + link + "C" * (i % 20 + 1))
             declared = Declared(None, structures=(s,))
             found.append(
                 [
@@ -189,7 +189,7 @@ def test_forked_workers_with_opsin_give_the_serial_results(watchlist, tmp_path: 
 
 
 def test_forked_parts_shrink_so_workers_end_together() -> None:
-    from precursorwatch.workers import part_sizes
+    from precursorwatch.run.workers import part_sizes
 
     for buckets, workers in ((128, 2), (256, 4), (7, 3), (1, 2)):
         sizes = part_sizes(buckets, workers)
@@ -198,7 +198,7 @@ def test_forked_parts_shrink_so_workers_end_together() -> None:
 
 
 def test_packaging_variants_of_a_name_go_to_one_part() -> None:
-    from precursorwatch.workers import group_key
+    from precursorwatch.run.workers import group_key
 
     variants = ["Acetone", "acetone 99 %", "ACETONE, in 200 L drums", "Acetone 25 kg bags",
                 "acetone (reagent grade)", "Acetone; technical"]  # fmt: skip
@@ -231,7 +231,7 @@ def test_judging_leaves_no_reference_cycles(watchlist) -> None:  # type: ignore[
 def test_a_template_keeps_every_field_of_the_result_but_its_evidence(watchlist) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import fields, replace
 
-    from precursorwatch.judged import template_of
+    from precursorwatch.run.judged import template_of
 
     (result,) = Screener(watchlist, use_opsin=False).screen_lines(
         [DeclarationLine(1, "L1", "Ephedrine hydrochloride 99 %", "50-98-6", "2939.41")]

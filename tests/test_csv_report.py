@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from precursorwatch import report
-from precursorwatch.report import CSV_COLUMNS, CsvReport, csv_block, csv_columns, csv_text
-from precursorwatch.screen import TEXT
+from precursorwatch.report import writers as report
+from precursorwatch.report.writers import CSV_COLUMNS, CsvReport, csv_block, csv_columns, csv_text
+from precursorwatch.run.screener import TEXT
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 #: Cells made of what the writer treats specially, mixed with plain and non-ASCII text.

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from precursorwatch.lists import load_bundled
-from precursorwatch.screen import OUTPUT_COLUMNS, Screener
-from precursorwatch.streaming import CsvSink, DaskScreener, stream_screen
+from precursorwatch.lists.load import load_bundled
+from precursorwatch.run.screener import OUTPUT_COLUMNS, Screener
+from precursorwatch.run.streaming import CsvSink, DaskScreener, stream_screen
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -19,7 +19,7 @@ distributed = pytest.importorskip("distributed")
 
 @pytest.mark.slow
 def test_local_cluster_matches_single_process() -> None:
-    from precursorwatch.dask import screen_dataframe
+    from precursorwatch.run.dask import screen_dataframe
 
     names = [
         "acetone",

@@ -17,23 +17,23 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem import rdFMCS
 
-from precursorwatch import chem
-from precursorwatch.chem_depict import HIGHLIGHT, depict, depict_pair
-from precursorwatch.chem_similarity import common_part
-from precursorwatch.errors import InputError
-from precursorwatch.explain import explain
-from precursorwatch.index import build_index
-from precursorwatch.lists import load_bundled
-from precursorwatch.matchers.base import Declared, StructureId
-from precursorwatch.matchers.derivative import (
+from precursorwatch.chem import molecule
+from precursorwatch.chem.depict import HIGHLIGHT, depict, depict_pair
+from precursorwatch.chem.similarity import common_part
+from precursorwatch.engine.index import build_index
+from precursorwatch.engine.matchers.base import Declared, StructureId
+from precursorwatch.engine.matchers.derivative import (
     could_be_evidence,
     derivative_hits,
     derivative_score,
     match_derivative,
 )
-from precursorwatch.matchers.similar import match_similar, similar_score
-from precursorwatch.scoring import RANK, evidence_risk
-from precursorwatch.screen import Screener
+from precursorwatch.engine.matchers.similar import match_similar, similar_score
+from precursorwatch.engine.scoring import RANK, evidence_risk
+from precursorwatch.errors import InputError
+from precursorwatch.lists.load import load_bundled
+from precursorwatch.report.explain import explain
+from precursorwatch.run.screener import Screener
 
 #: (name, SMILES, a key the flag may name) — the cases issue 4 says must be flagged.
 MUST_FLAG = [
@@ -164,7 +164,7 @@ def test_alert_rate_on_pubchem_sample_is_at_most_2_percent() -> None:
     index = build_index(load_bundled())
     alerts = compared = 0
     for smiles in _pubchem_sample(3000, seed=20261128):
-        ident, _ = chem.identity(smiles)
+        ident, _ = molecule.identity(smiles)
         if ident is None or ident.skeleton in index.by_skeleton:
             continue  # a listed substance or its salt
         compared += 1
@@ -176,7 +176,7 @@ def test_alert_rate_on_pubchem_sample_is_at_most_2_percent() -> None:
     assert alerts / compared <= 0.02, f"{alerts} alerts in {compared}"
 
 
-def _scored(ident: chem.Identity, index: object) -> list[str]:
+def _scored(ident: molecule.Identity, index: object) -> list[str]:
     return [
         h.key
         for h in derivative_hits(ident, index)  # type: ignore[arg-type]
@@ -194,7 +194,7 @@ def test_gate_before_the_transforms_never_drops_evidence() -> None:
     smiles += _pubchem_sample(3000, seed=20261202)
     compared = gated = 0
     for text in smiles:
-        ident, _ = chem.identity(text)
+        ident, _ = molecule.identity(text)
         if ident is None or ident.skeleton in index.by_skeleton:
             continue
         compared += 1
@@ -202,7 +202,7 @@ def test_gate_before_the_transforms_never_drops_evidence() -> None:
             gated += 1
             assert _scored(ident, index) == [], text
     for _name, text, _key in MUST_FLAG[3:]:  # the unlisted ones
-        ident, _ = chem.identity(text)
+        ident, _ = molecule.identity(text)
         assert ident is not None and could_be_evidence(ident, index), text
     assert gated / compared >= 0.2, f"{gated} of {compared} gated"
 
@@ -212,14 +212,14 @@ def test_gate_bounds_size_only_where_no_protecting_group_can_come_off() -> None:
     # a Cbz group on 4-anilinopiperidine with a long ester tail: over twice 4-AP's size,
     # but the carbamate comes off, so it can still reach 4-AP
     tail = "O=C(OCCCCCCCCCCCCCCCC)N1CCC(Nc2ccccc2)CC1"
-    ident, _ = chem.identity(tail)
+    ident, _ = molecule.identity(tail)
     assert ident is not None and ident.parent.GetNumHeavyAtoms() > 2 * 13
     assert could_be_evidence(ident, index)
     assert "4-ap" in _scored(ident, index)
     # an amine with a longer chain and no carbamate: over twice the size of every listed
     # substance with its elements and core (1-boc-4-AP, ANPP), so nothing can carry a share
     chain = "C" * 30 + "N1CCC(Nc2ccccc2)CC1"
-    ident, _ = chem.identity(chain)
+    ident, _ = molecule.identity(chain)
     assert ident is not None and not could_be_evidence(ident, index)
     assert _scored(ident, index) == []
 
@@ -314,7 +314,7 @@ def test_a_common_part_search_out_of_time_is_not_a_measurement() -> None:
     # so it is reported as not measured, and the verdict is what the similarity alone gives
     index = build_index(load_bundled())
     smiles = _DIHYDROERGOTAMINE
-    ident, _ = chem.identity(smiles)
+    ident, _ = molecule.identity(smiles)
     assert ident is not None
     declared = Declared(None, structures=(StructureId(smiles, "smiles", ident),))
     (found,) = [e for e in match_similar(declared, index) if e.substance_key == "ergotamine"]

@@ -7,9 +7,9 @@ import warnings
 import pandas as pd
 import pytest
 
-from precursorwatch.lists import load_bundled
+from precursorwatch.lists.load import load_bundled
 from precursorwatch.models import DeclarationLine
-from precursorwatch.screen import OUTPUT_COLUMNS, TEXT, Screener
+from precursorwatch.run.screener import OUTPUT_COLUMNS, TEXT, Screener
 
 
 @pytest.fixture(scope="module")

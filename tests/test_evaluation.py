@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from precursorwatch.lists import load_bundled
-from precursorwatch.screen import Screener
+from precursorwatch.lists.load import load_bundled
+from precursorwatch.run.screener import Screener
 
 EVAL_DIR = Path(__file__).parent / "data" / "eval"
 EVAL = EVAL_DIR / "declarations.csv"

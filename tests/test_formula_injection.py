@@ -15,8 +15,8 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from precursorwatch.cli import app
-from precursorwatch.report import defuse
+from precursorwatch.cli.app import app
+from precursorwatch.report.writers import defuse
 from precursorwatch.settings import get_settings
 from precursorwatch.store import get_screening, list_screenings, open_store
 
@@ -121,7 +121,7 @@ def test_stored_screening_keeps_the_original_text(run, manifest: Path) -> None: 
 def test_csv_text_keeps_one_row_per_line_with_carriage_returns() -> None:
     """The API's report.csv (report.csv_text): a cell led by CR is defused and stays one cell."""
     from precursorwatch.models import LineResult
-    from precursorwatch.report import csv_text, results_frame
+    from precursorwatch.report.writers import csv_text, results_frame
 
     results = [
         LineResult(p, False, "none", "", "", "", (), "", 0.0, "x\ry", (), ()) for p in PAYLOADS

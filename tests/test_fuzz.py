@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from precursorwatch.lists import bundled_lists_dir, load_bundled
-from precursorwatch.manifest import HEADER_NAMES, header_key, read_manifest_bytes
-from precursorwatch.normalise import cas_check_ok, clean_name, read_cas, split_components
-from precursorwatch.quantities import parse_quantity
-from precursorwatch.screen import Screener
+from precursorwatch.identify.normalise import cas_check_ok, clean_name, read_cas, split_components
+from precursorwatch.lists.load import bundled_lists_dir, load_bundled
+from precursorwatch.manifest.quantities import parse_quantity
+from precursorwatch.manifest.read import HEADER_NAMES, header_key, read_manifest_bytes
+from precursorwatch.run.screener import Screener
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TEXT = st.text(st.characters(codec="utf-8"), max_size=80)

@@ -8,8 +8,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from precursorwatch.line_ids import SeenIds
-from precursorwatch.screen import TEXT
+from precursorwatch.manifest.line_ids import SeenIds
+from precursorwatch.run.screener import TEXT
 
 
 def _expected(chunks: list[list[str]]) -> list[list[bool]]:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from precursorwatch.chem import inchikey_from_smiles, smiles_matches_smarts
+from precursorwatch.chem.molecule import inchikey_from_smiles, smiles_matches_smarts
 from precursorwatch.errors import ListFileError
-from precursorwatch.lists import (
+from precursorwatch.lists.load import (
     bundled_lists_dir,
     content_hash,
     diff_lists,

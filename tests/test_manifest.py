@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from precursorwatch.errors import ManifestError
-from precursorwatch.manifest import (
+from precursorwatch.manifest.read import (
     CANONICAL_COLUMNS,
     MAX_FIELD_CHARS,
     frame_from_records,
@@ -354,8 +354,8 @@ def test_fast_parser_hands_over_to_the_row_path_on_a_row_it_cannot_take() -> Non
     """The C parser meets a too-long row the pre-scan let through: no row is lost or doubled."""
     import dataclasses
 
-    from precursorwatch.manifest import _csv_fast, _open
-    from precursorwatch.manifest_clean import Finisher as _Finisher
+    from precursorwatch.manifest.clean import Finisher as _Finisher
+    from precursorwatch.manifest.read import _csv_fast, _open
 
     layout, _ = _open(DATA / "ragged.csv", "ragged.csv", None)
     assert layout.ragged

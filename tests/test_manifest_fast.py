@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from precursorwatch import manifest
-from precursorwatch.manifest import _csv_fast, _open, _scan_body, read_manifest
-from precursorwatch.manifest_clean import Finisher
-from precursorwatch.normalise import CONTROL_CHARS
+from precursorwatch.identify.normalise import CONTROL_CHARS
+from precursorwatch.manifest import read as manifest
+from precursorwatch.manifest.clean import Finisher
+from precursorwatch.manifest.read import _csv_fast, _open, _scan_body, read_manifest
 
 DATA = Path(__file__).parent / "data"
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

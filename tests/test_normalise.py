@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from precursorwatch.normalise import (
+from precursorwatch.identify.normalise import (
     cas_check_ok,
     clean_name,
     compact,

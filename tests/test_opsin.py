@@ -9,9 +9,9 @@ import pickle
 
 import pytest
 
-from precursorwatch import opsin
 from precursorwatch.errors import ResolverError
-from precursorwatch.opsin import OpsinSession, java_available, opsin_batch
+from precursorwatch.identify import opsin
+from precursorwatch.identify.opsin import OpsinSession, java_available, opsin_batch
 
 pytestmark = pytest.mark.skipif(not java_available(), reason="OPSIN needs Java")
 
@@ -72,9 +72,9 @@ def test_a_file_screening_starts_its_jvms_before_reading() -> None:
     # names then finds them loaded), and the same JVMs serve the batches
     import pandas as pd
 
-    from precursorwatch.lists import load_bundled
-    from precursorwatch.screen import Screener
-    from precursorwatch.workers import can_fork
+    from precursorwatch.lists.load import load_bundled
+    from precursorwatch.run.screener import Screener
+    from precursorwatch.run.workers import can_fork
 
     screener = Screener(load_bundled(), workers=2)
     screener.warm_up()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from precursorwatch import resolve
-from precursorwatch.pubchem_index import PubchemIndex, build, row_of
+from precursorwatch.identify import resolve
+from precursorwatch.identify.pubchem import PubchemIndex, build, row_of
 
 
 @pytest.fixture(scope="module")

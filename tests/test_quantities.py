@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from precursorwatch.quantities import (
+from precursorwatch.manifest.quantities import (
     normalise_unit,
     parse_number,
     parse_quantity,

@@ -1,11 +1,11 @@
-"""The table of common unit symbols in :mod:`precursorwatch.quantities` is what pint says."""
+"""The table of common unit symbols in ``manifest.quantities`` is what pint says."""
 
 from __future__ import annotations
 
 import pytest
 
-from precursorwatch import quantities
-from precursorwatch.quantities import PINT_NAMES, UNIT_ALIASES, to_kilograms, to_litres
+from precursorwatch.manifest import quantities
+from precursorwatch.manifest.quantities import PINT_NAMES, UNIT_ALIASES, to_kilograms, to_litres
 
 
 @pytest.mark.parametrize("symbol", sorted(PINT_NAMES))

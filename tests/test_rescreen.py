@@ -7,8 +7,8 @@ import warnings
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from precursorwatch.rescreen import rescreen, risk_went_up, since_datetime
-from precursorwatch.service import import_list_file, open_ready_store, screen_file
+from precursorwatch.run.rescreen import rescreen, risk_went_up, since_datetime
+from precursorwatch.run.service import import_list_file, open_ready_store, screen_file
 from precursorwatch.settings import get_settings
 from precursorwatch.store import create_api_key, list_audit
 from precursorwatch.web import create_app
@@ -70,7 +70,7 @@ def test_list_import_then_rescreen_reports_the_earlier_line(tmp_db_url: str) -> 
 def test_cli_rescreen_exit_codes(tmp_db_url: str) -> None:
     from typer.testing import CliRunner
 
-    from precursorwatch.cli import app
+    from precursorwatch.cli.app import app
 
     runner = CliRunner()
     db = ["--db", tmp_db_url]

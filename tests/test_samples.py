@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from precursorwatch.lists import load_bundled
-from precursorwatch.manifest import read_manifest
-from precursorwatch.screen import Screener
+from precursorwatch.lists.load import load_bundled
+from precursorwatch.manifest.read import read_manifest
+from precursorwatch.run.screener import Screener
 
 SAMPLES = Path(__file__).parent.parent / "sample_shipments"
 MANIFESTS = sorted(p for p in SAMPLES.iterdir() if p.suffix in {".csv", ".xlsx"})

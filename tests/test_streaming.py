@@ -14,22 +14,22 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from precursorwatch.cli import app
+from precursorwatch.cli.app import app
 from precursorwatch.errors import ManifestError
-from precursorwatch.lists import bundled_lists_dir, load_bundled
-from precursorwatch.manifest import read_manifest
-from precursorwatch.report import csv_text, print_table
-from precursorwatch.screen import Screener
-from precursorwatch.service import (
+from precursorwatch.lists.load import bundled_lists_dir, load_bundled
+from precursorwatch.manifest.read import read_manifest
+from precursorwatch.report.writers import csv_text, print_table
+from precursorwatch.run.screener import Screener
+from precursorwatch.run.service import (
     StoreResolutionCache,
     declarations_from_frame,
     make_screener,
     open_ready_store,
     screen_file,
 )
+from precursorwatch.run.streaming import CsvSink, StoreSink, TableSink, stream_screen
 from precursorwatch.settings import get_settings
 from precursorwatch.store import get_screening, list_screenings, save_screening
-from precursorwatch.streaming import CsvSink, StoreSink, TableSink, stream_screen
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
 from generate import generate
@@ -102,7 +102,7 @@ def test_streamed_store_lines_equal_save_screening(tmp_db_url: str, manifest: Pa
     screener = make_screener(store, use_opsin=False)
     frame, _ = read_manifest(manifest)
     out = screener.screen_frame(frame)
-    from precursorwatch.screen import results_from_frame
+    from precursorwatch.run.screener import results_from_frame
 
     with store.session() as session:
         whole_id = save_screening(
@@ -214,7 +214,7 @@ class _Recorder:
 
 def _recorded_chunks(monkeypatch: pytest.MonkeyPatch, events: list[str], fail_after: int = 0):  # type: ignore[no-untyped-def]
     """Make stream_screen's reader log each chunk it reads (and fail after ``fail_after``)."""
-    import precursorwatch.streaming as streaming
+    import precursorwatch.run.streaming as streaming
 
     real = streaming.open_manifest
 

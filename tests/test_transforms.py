@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rdkit import Chem
 
-from precursorwatch import chem
-from precursorwatch.chem_reactions import (
+from precursorwatch.chem import molecule
+from precursorwatch.chem.reactions import (
     MAX_HEAVY_ATOMS,
     apply_transform,
     compile_reaction,
@@ -15,7 +15,7 @@ from precursorwatch.chem_reactions import (
     may_lose_protecting_group,
     transform_smiles,
 )
-from precursorwatch.transforms import MASKED_TARGETS, TRANSFORMS
+from precursorwatch.chem.transforms import MASKED_TARGETS, TRANSFORMS
 
 
 def canon(smiles: str) -> str:
@@ -85,7 +85,7 @@ def test_transform_leaves_its_product_alone(transform) -> None:  # type: ignore[
 
 def test_masked_targets_parse() -> None:
     for smiles in MASKED_TARGETS:
-        assert chem.identity(smiles)[0] is not None, smiles
+        assert molecule.identity(smiles)[0] is not None, smiles
 
 
 def test_two_step_paths_are_named_in_order() -> None:

@@ -15,7 +15,7 @@ from precursorwatch.errors import (
     StoreError,
     TooLargeError,
 )
-from precursorwatch.lists import load_bundled
+from precursorwatch.lists.load import load_bundled
 from precursorwatch.models import (
     DeclarationLine,
     Evidence,
@@ -25,7 +25,7 @@ from precursorwatch.models import (
     Substance,
     Watchlist,
 )
-from precursorwatch.screen import Screener, screen_frame
+from precursorwatch.run.screener import Screener, screen_frame
 
 __all__ = [
     "DeclarationLine",

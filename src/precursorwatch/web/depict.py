@@ -1,6 +1,6 @@
 """Structure pictures for the pages and reports: which hits get one, and the SVG to inline.
 
-Drawing is :mod:`precursorwatch.chem_depict`'s job; this module only picks the two structures
+Drawing is :mod:`precursorwatch.chem.depict`'s job; this module only picks the two structures
 (the declared one, from the line's SMILES or from what its name resolved to, and the listed
 substance's) and makes the SVG safe to inline in an HTML page.
 """
@@ -33,7 +33,7 @@ def hit_svg(line: DeclarationLine, result: LineResult, substances: Mapping[str, 
     listed = substances.get(result.matched_key)
     if listed is None or not listed.smiles:
         return ""
-    from precursorwatch.chem_depict import depict, depict_pair
+    from precursorwatch.chem.depict import depict, depict_pair
 
     declared = next(
         (
@@ -52,6 +52,6 @@ def substance_svg(substance: Substance) -> str:
     """SVG text of a listed substance ('' for inorganics, which have no structure)."""
     if not substance.smiles:
         return ""
-    from precursorwatch.chem_depict import depict
+    from precursorwatch.chem.depict import depict
 
     return depict(substance.smiles, legend=substance.name)

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from precursorwatch.screen import Screener
+from precursorwatch.run.screener import Screener
 from precursorwatch.store import ApiKeyInfo, Store, authenticate
 from precursorwatch.web.errors import ApiError
 from precursorwatch.web.state import AppState

@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from precursorwatch.models import STRUCTURE_MATCH_TYPES as STRUCTURE_TYPES
 from precursorwatch.models import DeclarationLine, LineResult
-from precursorwatch.report import defuse
+from precursorwatch.report.writers import defuse
 from precursorwatch.web.depict import hit_svg
 from precursorwatch.web.state import AppState
 from precursorwatch.web.work import ScreeningView

@@ -128,7 +128,7 @@ def import_list(
 
     A changed list gets a new version; screenings keep the versions they used.
     """
-    from precursorwatch.service import import_list_file
+    from precursorwatch.run.service import import_list_file
 
     name = work.safe_filename(file.filename or "", "list.yaml")
     if Path(name).suffix.lower() not in LIST_SUFFIXES:

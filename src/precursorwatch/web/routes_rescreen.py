@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from precursorwatch.rescreen import rescreen
+from precursorwatch.run.rescreen import rescreen
 from precursorwatch.web.deps import OfficerKey, StateDep
 from precursorwatch.web.schemas import RescreenLineOut, RescreenRequest, RescreenResponse
 

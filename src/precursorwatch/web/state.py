@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from precursorwatch.screen import Screener
+from precursorwatch.run.screener import Screener
 from precursorwatch.settings import Settings
 from precursorwatch.store import Store, list_summaries
 
@@ -49,7 +49,7 @@ class AppState:
         """
         with self._lock:
             if self._store is None:
-                from precursorwatch.service import open_ready_store
+                from precursorwatch.run.service import open_ready_store
 
                 self._store = open_ready_store(self.settings)
             return self._store
@@ -66,7 +66,7 @@ class AppState:
         key = self.list_versions_key()
         with self._lock:
             if self._screener is None or key != self._screener_key:
-                from precursorwatch.service import make_screener
+                from precursorwatch.run.service import make_screener
 
                 self._screener = make_screener(
                     self.store, opsin_timeout_s=self.settings.opsin_timeout_s

@@ -1,7 +1,7 @@
 """The use cases the API routes and the pages share: screen a batch or an upload, read a stored
 screening as the caller's role may see it, and build its reports.
 
-Screening goes through :mod:`precursorwatch.service` exactly as the CLI does, so a stored
+Screening goes through :mod:`precursorwatch.run.service` exactly as the CLI does, so a stored
 upload and its ``report.csv`` are the same as ``precursorwatch screen`` gives for the file.
 """
 
@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 from precursorwatch.errors import InputError, PrecursorWatchError, TooLargeError
 from precursorwatch.models import DeclarationLine, LineResult
-from precursorwatch.report import csv_text, json_lines, results_frame, write_xlsx
+from precursorwatch.report.writers import csv_text, json_lines, results_frame, write_xlsx
 from precursorwatch.store import ApiKeyInfo, ScreeningSummary, get_screening, save_screening
 from precursorwatch.web.state import AppState
 from precursorwatch.web.visibility import sees_confidential, visible_results
@@ -69,9 +69,9 @@ def screen_records(
     state: AppState, records: Sequence[Mapping[str, Any]], *, actor: str
 ) -> tuple[str, list[LineResult]]:
     """Screen and store JSON lines; returns the screening id and the results in order."""
-    from precursorwatch.manifest import frame_from_records
-    from precursorwatch.screen import results_from_frame
-    from precursorwatch.service import declarations_from_frame
+    from precursorwatch.manifest.read import frame_from_records
+    from precursorwatch.run.screener import results_from_frame
+    from precursorwatch.run.service import declarations_from_frame
 
     frame = frame_from_records(records)
     digest = hashlib.sha256(
@@ -123,7 +123,7 @@ def screen_upload(
 
     Raises ManifestError (unreadable file), InputError (not csv/tsv/xlsx) or TooLargeError.
     """
-    from precursorwatch.service import screen_file
+    from precursorwatch.run.service import screen_file
 
     name = safe_filename(filename or "upload.csv")
     if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:

@@ -1,0 +1,1 @@
+"""The judging engine, pure: list index, matchers, scoring and thresholds."""

@@ -1,0 +1,1 @@
+"""Identification: text to identifiers (CAS, names in every language, PubChem table, OPSIN)."""

@@ -1,0 +1,338 @@
+"""Pure string work on declarations: CAS numbers, name folding, grade and salt words, mixtures.
+
+Nothing here knows chemistry beyond words; :mod:`~precursorwatch.identify.resolve` decides what a
+cleaned name *is*. Word lists are data with a comment saying where they come from.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# --- CAS registry numbers -------------------------------------------------------------------
+
+#: A CAS-like token: 2-7 digits, 2 digits, 1 check digit, hyphens or spaces optional.
+_CAS_TOKEN = re.compile(r"(?<![\d.,])(\d{2,7})[\s-]?(\d{2})[\s-]?(\d)(?![\d.,%])")
+#: Words that introduce a CAS number ("CAS:", "CAS No.", "CAS RN", "CAS-Nr.").
+_CAS_PREFIX = re.compile(
+    r"\bcas\s*(?:-?\s*(?:no|nr|number|rn|reg(?:istry)?)\b\.?)?\s*[:#.]?\s*", re.IGNORECASE
+)
+
+
+#: What separates the CAS numbers of one field: ; / , | two spaces, or a space before one.
+_CAS_LIST_SPLIT = re.compile(r"[;/,|]|\s{2,}|\s(?=\d{2,7}-)")
+_CAS_PUNCTUATION = re.compile(r"[\s.-]")
+#: A hyphenated CAS number in free text (not part of a longer number, code or percentage).
+_HYPHENATED_CAS = re.compile(r"(?<![\w.,-])(\d{2,7})-(\d{2})-(\d)(?![\w.,-]|\s*%)")
+#: "CAS 67-64-1", "(CAS No. 67-64-1)" and a bracketed "(67-64-1)" in a description.
+_CAS_MENTION = re.compile(r"\(?\s*\bcas\b[^0-9()]{0,12}\d{2,7}-\d{2}-\d\s*\)?", re.I)
+_BRACKETED_CAS = re.compile(r"\(\s*\d{2,7}-\d{2}-\d\s*\)")
+_SPACES = re.compile(r"\s{2,}")
+_NOT_DIGIT = re.compile(r"\D")
+
+
+def cas_check_ok(cas: str) -> bool:
+    """True when ``cas`` (``NNNNNNN-NN-N``) carries a correct check digit (CAS's own rule)."""
+    digits = cas.replace("-", "")
+    if not digits.isdigit() or not 5 <= len(digits) <= 10:
+        return False
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * i for i, d in enumerate(reversed(body), start=1))
+    return total % 10 == check
+
+
+@dataclass(frozen=True, slots=True)
+class CasReading:
+    """A CAS number as written and as understood: ``cas`` is re-hyphenated, zeros stripped."""
+
+    written: str
+    cas: str
+    valid: bool
+
+
+def format_cas(digits: str) -> str:
+    """Re-hyphenate a run of digits as a CAS number, leading zeros removed ('' if too short)."""
+    digits = digits.lstrip("0")
+    if len(digits) < 5 or not digits.isdigit():
+        return ""
+    return f"{digits[:-3]}-{digits[-3:-1]}-{digits[-1]}"
+
+
+#: Dash-like characters word processors put in CAS numbers ("67–64–1").
+_DASHES = str.maketrans(
+    dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d", "-")
+)
+
+
+def read_cas(text: str) -> list[CasReading]:
+    """Every CAS number in a CAS field, in order, however it is written.
+
+    Accepts ``108-24-7``, ``108247``, ``108 24 7``, ``CAS: 108-24-7``, ``0108-24-7`` and lists
+    separated by ``;``, ``/`` or ``,``. A token whose check digit fails is returned with
+    ``valid=False`` (an invalid CAS is itself evidence); text with no CAS-like token gives [].
+    """
+    return list(_read_cas(text))
+
+
+@lru_cache(maxsize=65_536)
+def _read_cas(text: str) -> tuple[CasReading, ...]:
+    """:func:`read_cas`, cached per distinct text (manifests repeat their CAS numbers)."""
+    if not text or not text.strip():
+        return ()
+    cleaned = _CAS_PREFIX.sub(" ", text.translate(_DASHES))
+    readings: list[CasReading] = []
+    for token in _CAS_LIST_SPLIT.split(cleaned):
+        token = token.strip().strip(".:()[] ")
+        if not token:
+            continue
+        digits = _CAS_PUNCTUATION.sub("", token)
+        if digits.isdigit() and 5 <= len(digits.lstrip("0")) <= 10:
+            cas = format_cas(digits)
+            readings.append(CasReading(token, cas, cas_check_ok(cas)))
+    return tuple(readings)
+
+
+def cas_in_text(text: str) -> list[CasReading]:
+    """CAS numbers written inside a description ("Acetone CAS 67-64-1"): hyphenated form only.
+
+    Only hyphenated tokens are taken from free text, so quantities and HS codes are not
+    mistaken for CAS numbers.
+    """
+    found = []
+    text = text.translate(_DASHES)
+    for m in _HYPHENATED_CAS.finditer(text):
+        cas = format_cas("".join(m.groups()))
+        if cas:
+            found.append(CasReading(m.group(0), cas, cas_check_ok(cas)))
+    return found
+
+
+def strip_cas_from_text(text: str) -> str:
+    """The description without "CAS 67-64-1"-style mentions."""
+    text = _CAS_MENTION.sub(" ", text)
+    text = _BRACKETED_CAS.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+# --- HS / CN codes ---------------------------------------------------------------------------
+
+
+def normalise_hs(text: str) -> str:
+    """Digits of an HS/CN code ("2915.24.00", "2915 24 00" -> "29152400"); '' when none."""
+    digits = _NOT_DIGIT.sub("", text or "")
+    return digits if len(digits) >= 4 else ""
+
+
+# --- folding ---------------------------------------------------------------------------------
+
+#: Invisible and control characters removed from text: C0/C1 controls except tab and line
+#: breaks, soft hyphen, zero-width and bidirectional controls, BOMs inside text, tag characters.
+CONTROL_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff\ufff9-\ufffb"
+    "\U000e0000-\U000e007f]"
+)
+_WHITESPACE = re.compile(r"\s+")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+#: German transliterations (Essigsäure -> Essigsaeure) used to index both spellings.
+_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+#: Letters that NFKD does not decompose.
+_EXTRA_LATIN = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe", "ß": "ss", "ı": "i"}
+)
+
+
+def clean_text(text: str) -> str:
+    """Remove invisible/control characters and collapse whitespace; keep case and accents."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = CONTROL_CHARS.sub("", text)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Case-fold and strip diacritics: 'Essigsäure-Anhydrid' -> 'essigsaure-anhydrid'."""
+    text = clean_text(text).casefold().translate(_EXTRA_LATIN)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def compact(text: str) -> str:
+    """The folded text with only letters and digits: 'P-2-P' and 'p2p' both give 'p2p'.
+
+    Letters of every script are kept (Greek, Cyrillic names are declared too).
+    """
+    return _NOT_ALNUM.sub("", fold(text))
+
+
+def fold_variants(name: str) -> set[str]:
+    """The compact keys a name is indexed under: plain folding and German transliteration."""
+    lowered = clean_text(name).casefold()
+    return {k for k in (compact(lowered), compact(lowered.translate(_GERMAN))) if k}
+
+
+# --- grade, packaging, salt, hydrate and stereo words ----------------------------------------
+
+#: Grade/purity/packaging words removed before a name is looked up (trade usage in EN, DE, FR,
+#: ES, IT, NL, PL, PT manifests; pharmacopoeia abbreviations USP/BP/EP/Ph. Eur.).
+_GRADE_WORDS = (
+    r"[a-z]+ grade|grade|in water|in ethanol|in methanol|aqueous|w[aä]ss(?:e)?rig|"
+    r"technical grade|tech(?:nical|nisch|nique|nico|nica)?\.?|reagent grade|reagent|"
+    r"analytical grade|for analysis|p\.\s?a\.|a\.?c\.?s\.?|puriss\.?|pure|purum|rein|"
+    r"puro|pura|czysty|cz\.?d\.?a\.?|zuiver|food grade|pharma(?:ceutical)? grade|"
+    r"industrial grade|usp|bp|ep|ph\.?\s?eur\.?|extra pure|laboratory grade|lab grade|"
+    r"hplc grade|glacial|anhydrous|wasserfrei|anhydre|anhidro|anidro|bezwodny|"
+    r"qualit[eé] technique|grado t[eé]cnico|in bulk|bulk|liquid|solid|powder|crystals?|"
+    r"crystalline|flakes|pellets|granules?|solution|l[oö]sung|soluci[oó]n|soluzione|"
+    r"oplossing|roztw[oó]r|solu[cç][aã]o|mixture|mix|blend|gemisch|m[eé]lange|mezcla|"
+    r"miscela|mengsel|mieszanina|mistura|sample|samples|min\.?|max\.?|approx\.?|ca\.?"
+)
+_PACKAGING = (
+    r"(?:\d+\s*[x×]\s*)?\d+(?:[.,]\d+)?\s*(?:kg|g|mg|µg|t|mt|l|lt|ltr|litres?|liters?|ml|gal|lbs?)"
+    r"\b(?:\s+(?:drums?|bags?|cans?|bottles?|ibcs?|containers?|sacks?|tanks?|jerrycans?|"
+    r"canisters?|pails?|totes?|fässer|fass|f[uû]ts?|bidones?|fusti))?"
+)
+_CONTAINERS = (
+    r"\b(?:in\s+)?(?:steel\s+|plastic\s+|hdpe\s+)?(?:drums?|bags?|ibcs?|totes?|iso\s*tanks?|"
+    r"flexitanks?|bottles?|cans?|jerrycans?|pails?|sacks?|cylinders?|tins?|cartons?|boxes|"
+    r"kegs?|carboys?|ampoules?|vials?)\b"
+)
+_PACKAGING_WORDS = re.compile(_PACKAGING, re.IGNORECASE)
+_CONTAINER_WORDS = re.compile(_CONTAINERS, re.IGNORECASE)
+_GRADE = re.compile(rf"(?<![\w-])(?:{_GRADE_WORDS})(?![\w-])", re.IGNORECASE)
+_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
+_PERCENT = re.compile(
+    r"(\d+(?:[.,]\d+)?)\s*%\s*(?:w/w|v/v|wt\.?|vol\.?|m/m|\(w/w\))?", re.IGNORECASE
+)
+
+#: Salt words after a base name ("ephedrine hydrochloride", "Ephedrinhydrochlorid").
+_SALT_SUFFIX = re.compile(
+    r"\s*[,(]?\s*\b((?:mono|di|tri)?hydrochloride|hydrochlorid|chlorhydrate|clorhidrato|cloridrato|"
+    r"chlorowodorek|hcl|hydrobromide|hbr|sulfate|sulphate|hemisulfate|sulfat|sulfato|solfato|"
+    r"siarczan|tartrate|bitartrate|hydrogen tartrate|tartrat|maleate|hydrogen maleate|"
+    r"citrate|phosphate|mesylate|oxalate|fumarate|hydroiodide|sodium salt|potassium salt|"
+    r"salt|sodium|potassium|natriumsalz|kaliumsalz)\)?\s*$",
+    re.IGNORECASE,
+)
+#: French/Spanish/Italian/Portuguese salt prefixes ("chlorhydrate d'éphédrine").
+_SALT_PREFIX = re.compile(
+    r"^(chlorhydrate|clorhidrato|cloridrato|sulfate|sulfato|solfato|tartrate|tartrato)"
+    r"\s+(?:de\s+la\s+|de\s+l['’]|de\s+|d['’]|di\s+|della\s+|del\s+|do\s+|da\s+)?",
+    re.IGNORECASE,
+)
+_HYDRATE = re.compile(
+    r"\s*[,(]?\s*\b(mono|di|tri|tetra|penta|hexa|hemi|sesqui)?hydrat[e]?\b\)?", re.IGNORECASE
+)
+_STEREO_PREFIX = re.compile(
+    r"^\s*(\((?:[+\-±]|[RSEZrs]|\d[RS](?:,\s*\d[RS])*|\d+[RS],\s*\d+[RS])\)|"
+    r"(?:dl|d|l|rac|levo|dextro)(?=-)|racemic|rac\.?)\s*-?\s*",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NameParts:
+    """A description reduced to a name to look up, with what was removed and recognised."""
+
+    name: str
+    salt: str = ""
+    hydrate: str = ""
+    stereo: str = ""
+    share: float | None = None
+
+
+def _share(text: str) -> tuple[str, float | None]:
+    m = _PERCENT.search(text)
+    if not m:
+        return text, None
+    value = float(m.group(1).replace(",", "."))
+    text = (text[: m.start()] + " " + text[m.end() :]).strip()
+    return text, (value / 100 if 0 < value <= 100 else None)
+
+
+#: Words left dangling once packaging is removed ("Acetone in 200 L drums" -> "Acetone in").
+_DANGLING = re.compile(
+    r"^(?:in|of|im|en|em|w|na|packed|verpackt|de|di|von|du|da|do)\b\s*|\s*\b(?:in|of|im|en|em|w|"
+    r"na|packed|verpackt|x)$",
+    re.IGNORECASE,
+)
+
+
+def _trim(text: str) -> str:
+    """Collapse spaces, drop empty brackets, dangling words and unbalanced edge brackets."""
+    text = _EMPTY_BRACKETS.sub(" ", text)
+    text = _WHITESPACE.sub(" ", text).strip(" ,;:-–")
+    for _ in range(3):
+        before = text
+        text = _DANGLING.sub("", text).strip(" ,;:-–")
+        if text.endswith(")") and text.count("(") < text.count(")"):
+            text = text[:-1]
+        if text.startswith("(") and text.count("(") > text.count(")"):
+            text = text[1:]
+        if text.startswith("(") and text.endswith(")") and text.count("(") == 1:
+            text = text[1:-1]
+        if text == before:  # a round that changed nothing: the next ones would not either
+            break
+    return text.strip(" ,;:-–")
+
+
+@lru_cache(maxsize=65536)
+def clean_name(text: str) -> NameParts:
+    """Strip grade/packaging/concentration words and recognise salt, hydrate and stereo words.
+
+    ``"Ephedrine hydrochloride USP, 25 kg drums"`` -> name ``"Ephedrine"``, salt
+    ``"hydrochloride"``. Returns the input (cleaned) when nothing is recognised.
+    """
+    text = strip_cas_from_text(clean_text(text))
+    text, share = _share(text)
+    text = _PACKAGING_WORDS.sub(" ", text)
+    text = _CONTAINER_WORDS.sub(" ", text)
+    text = _GRADE.sub(" ", text)
+    text = _trim(text)
+    salt = hydrate = stereo = ""
+    m = _HYDRATE.search(text)
+    if m and m.start() > 0:
+        hydrate = m.group(0).strip(" ,()")
+        text = (text[: m.start()] + text[m.end() :]).strip(" ,;-")
+    for _ in range(2):
+        m = _SALT_SUFFIX.search(text)
+        if not (m and m.start() > 0):
+            break  # the text is unchanged: a second search would find nothing either
+        salt = (m.group(1) + (" " + salt if salt else "")).strip()
+        text = text[: m.start()].strip(" ,;-")
+    m = _SALT_PREFIX.match(text)
+    if m and len(text) > m.end():
+        salt = m.group(1)
+        text = text[m.end() :].strip()
+    m = _STEREO_PREFIX.match(text)
+    if m and len(text) > m.end() + 2:
+        stereo = m.group(1)
+        text = text[m.end() :].strip()
+    return NameParts(_trim(text), salt.lower(), hydrate.lower(), stereo, share)
+
+
+#: "w/w", "v/v", "wt/wt", "m/m": removed before splitting (their slash separates nothing).
+_SHARE_BASIS = re.compile(r"\(?\b(?:[wvm]|wt)\s*/\s*(?:[wvm]|wt)\b\)?", re.IGNORECASE)
+_TWO_LETTERS = re.compile(r"[A-Za-zÀ-ÿ]{2,}")
+#: Separators between mixture components; "w/w" and "v/v" are protected first.
+_COMPONENT_SPLIT = re.compile(
+    r"\s*(?:/|\+|;|&|,\s(?!\d)|\bund\b|\bet\b|\band\b|\bwith\b|"
+    r"\bmit\b|\bavec\b|\bcon\b)\s*",
+    re.IGNORECASE,
+)
+
+
+def split_components(text: str) -> list[str]:
+    """Split a mixture description into component texts (shares stay with their component).
+
+    ``"acetone 40 % / ethyl acetate 60 %"`` -> ``["acetone 40 %", "ethyl acetate 60 %"]``.
+    A single substance gives a one-element list. Systematic names are not split at their
+    locant commas ("1,3-benzodioxole" has no space after the comma).
+    """
+    text = clean_text(text)
+    protected = _SHARE_BASIS.sub(" ", text)
+    parts = [p.strip() for p in _COMPONENT_SPLIT.split(protected)]
+    parts = [p for p in parts if _TWO_LETTERS.search(p)]
+    return parts or [text]

@@ -1,0 +1,1 @@
+"""List data: load and validate the list files, version them, diff and date them."""

@@ -1,0 +1,785 @@
+"""The screening engine: dedupe, identify, run the matchers, score, broadcast back to lines.
+
+Pure: no files, no database, no printing. ``screen_frame(df, watchlist) -> df`` is the one
+library call the CLI, the API and Dask share. A :class:`Screener` keeps what it resolved, so a
+file screened in chunks resolves each distinct description once; an optional
+:class:`ResolutionCache` (the store's resolver_cache table) carries resolutions across runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+from precursorwatch.chem import molecule
+from precursorwatch.engine.index import ListIndex, build_index
+from precursorwatch.engine.matchers import MATCHERS, Declared, StructureId
+from precursorwatch.engine.matchers.derivative import match_derivative
+from precursorwatch.engine.matchers.similar import match_similar
+from precursorwatch.engine.matchers.structure import match_structures
+from precursorwatch.engine.scoring import score_line
+from precursorwatch.engine.thresholds import threshold_note
+from precursorwatch.errors import ResolverError
+from precursorwatch.frames import distinct_rows, text_array
+from precursorwatch.identify.describe import (
+    ComponentId,
+    DescriptionId,
+    finish,
+    first_pass,
+    run_opsin,
+)
+from precursorwatch.identify.normalise import CasReading, normalise_hs, read_cas
+from precursorwatch.identify.opsin import OpsinSession
+from precursorwatch.identify.pubchem import KnownChemical
+from precursorwatch.identify.resolve import RESOLVER_VERSION, pubchem_by_cas, pubchem_by_inchikey
+from precursorwatch.models import DeclarationLine, Evidence, LineResult, Watchlist
+from precursorwatch.run.judged import (
+    Judged,
+    JudgedParts,
+    Template,
+    evidence_from_dicts,
+    judged_json,
+    template_from_json,
+    template_of,
+)
+from precursorwatch.run.workers import can_fork, judge_forked
+from precursorwatch.serial import from_json
+
+#: Canonical input columns the engine reads (others are carried through untouched).
+INPUT_COLUMNS: tuple[str, ...] = (
+    "line_id",
+    "description",
+    "cas",
+    "hs_code",
+    "quantity",
+    "unit",
+    "smiles",
+)
+#: The output contract's columns (DESIGN.md §5), in order.
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "line_id",
+    "flagged",
+    "risk",
+    "matched_key",
+    "matched_name",
+    "matched_cas",
+    "lists",
+    "match_type",
+    "score",
+    "reason",
+)
+_KEY_COLUMNS = ["description", "cas", "hs_code", "smiles"]
+#: Matchers that read only ``declared.structures`` and ``declared.cas_known``: their evidence
+#: is computed once per distinct structure signature (see :func:`_structure_signature`).
+_STRUCTURE_MATCHERS: dict[Any, str] = {
+    match_structures: "structure",
+    match_derivative: "derivative",
+    match_similar: "similar",
+}
+#: What decides a line's judged result, hashed into the persistent cache's keys: the engine's
+#: packages (judging, chemistry, identification, and the list loader that builds the index)
+#: and the shared domain types with their JSON form. A module added to one of these packages
+#: joins the digest by being there; nothing else does.
+ENGINE_PACKAGES: tuple[str, ...] = ("chem", "identify", "engine", "lists")
+ENGINE_MODULES: tuple[str, ...] = ("models.py", "serial.py")
+
+
+class ResolutionCache(Protocol):
+    """Where resolutions persist between runs (the store implements it)."""
+
+    def get_many(self, namespace: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+    def put_all(self, batches: Mapping[str, Mapping[str, dict[str, Any]]]) -> None:
+        """Keep the values of several namespaces (namespace -> key -> value), at once."""
+
+
+@cache
+def engine_digest() -> str:
+    """A digest of the engine's code, RDKit's and ``chemicals``' versions (cache keys use it).
+
+    Any change to how a line is judged (a matcher tuned, a transform added, a new PubChem
+    table) gives a new digest, so results cached by an older engine are not reused.
+    """
+    import importlib.metadata
+
+    import rdkit
+
+    chemicals_version = importlib.metadata.version("chemicals")  # without importing it
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(f"{rdkit.__version__}|{chemicals_version}".encode())
+    paths = [root / name for name in ENGINE_MODULES]
+    for package in ENGINE_PACKAGES:
+        paths += sorted((root / package).rglob("*.py"))
+    for path in paths:
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _structure_signature(declared: Declared) -> str:
+    """What the structure matchers read of ``declared``, as a cache key (JSON text).
+
+    A CAS number's PubChem structure that is the same SMILES as a declared structure adds
+    nothing (the matchers drop it as a duplicate), so it is left out of the key.
+    """
+    own = {s.smiles for s in declared.structures}
+    structures = [
+        [s.smiles, s.origin, s.component, s.share, None if s.known is None else asdict(s.known)]
+        for s in declared.structures
+    ]
+    extra = [
+        [cas, k.smiles] for cas, k in declared.cas_known.items() if k.smiles and k.smiles not in own
+    ]
+    return json.dumps([structures, extra], separators=(",", ":"))
+
+
+@dataclass
+class Screener:
+    """Screens declarations against one watchlist, remembering what it has resolved.
+
+    ``workers`` > 1 identifies the new descriptions and judges the distinct declarations of
+    a large frame in that many forked processes (:mod:`precursorwatch.run.workers`; POSIX only;
+    elsewhere, and for fewer than :data:`_PARALLEL_MIN` new declarations, in this process).
+    Results are the same either way.
+    """
+
+    watchlist: Watchlist
+    use_opsin: bool = True
+    opsin_timeout_s: float = 60.0
+    cache: ResolutionCache | None = None
+    workers: int = 1
+    index: ListIndex = field(init=False)
+    _descriptions: dict[str, DescriptionId] = field(default_factory=dict, init=False)
+    #: Descriptions forked workers identified, in their JSON form until one is needed: most
+    #: are never looked at again, and decoding them all cost the parent ~0.4 CPU-s per
+    #: million cold lines while the workers needed both cores.
+    _described_json: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
+    _cas: dict[str, tuple[tuple[CasReading, ...], dict[str, KnownChemical]]] = field(
+        default_factory=dict, init=False
+    )
+    _structures: dict[str, StructureId] = field(default_factory=dict, init=False)
+    _templates: dict[str, Template] = field(default_factory=dict, init=False)
+    _threshold_notes: dict[tuple[str, str, str], str] = field(default_factory=dict, init=False)
+    _structure_evidence: dict[str, dict[str, list[Evidence]]] = field(
+        default_factory=dict, init=False
+    )
+    #: Signatures whose structure evidence came from the persistent cache (not written back).
+    _recalled: set[str] = field(default_factory=set, init=False)
+    #: Seconds spent per stage so far: identify, match, score, broadcast.
+    timings: dict[str, float] = field(default_factory=dict, init=False)
+    #: OPSIN JVMs kept for this screener's batches: one per worker (started ahead of use).
+    _opsin: list[OpsinSession] = field(default_factory=list, init=False)
+    #: Which of :attr:`_opsin` this process uses (a forked worker is given its own).
+    opsin_slot: int = field(default=0, init=False)
+    #: The keys being judged (forked workers may be running): waited for before the next.
+    _judging: _Judging | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.index = build_index(self.watchlist)
+        digest = hashlib.sha256(json.dumps(self.watchlist.versions(), sort_keys=True).encode())
+        self.namespace = f"r{RESOLVER_VERSION}:{digest.hexdigest()[:16]}"
+        digest.update(engine_digest().encode())
+        #: Namespaces of judged declarations and of structure evidence (engine code included).
+        self.result_namespace = f"t{RESOLVER_VERSION}:{digest.hexdigest()[:16]}"
+        self.structure_namespace = f"s{RESOLVER_VERSION}:{digest.hexdigest()[:16]}"
+
+    # --- identification, once per distinct value -------------------------------------------
+
+    def start_opsin(self, n: int) -> None:
+        """Have ``n`` OPSIN JVMs running (started now, without waiting: they load while the
+        caller works). Nothing happens without OPSIN; a failure to start is reported by the
+        batch that needs the JVM."""
+        if not self.use_opsin:
+            return
+        while len(self._opsin) < n:
+            self._opsin.append(OpsinSession())
+        for session in self._opsin[:n]:
+            with suppress(ResolverError):
+                session.start()
+
+    def warm_up(self) -> None:
+        """Start the OPSIN JVMs that judging many new declarations will use (one per worker),
+        so they load (about 0.5 CPU-s each) while a file is still being read, on the core
+        the reading leaves idle, rather than when the workers need both cores. A file of
+        declarations judged before does not use them; they end with the screener's process."""
+        self.start_opsin(self.workers if self._forks() else 1)
+
+    def _forks(self) -> bool:
+        """Whether many new declarations are judged in forked workers here."""
+        return self.workers > 1 and can_fork()
+
+    def _opsin_session(self) -> OpsinSession:
+        self.start_opsin(self.opsin_slot + 1)
+        return self._opsin[self.opsin_slot]
+
+    def _recall_descriptions(self, texts: Sequence[str]) -> list[str]:
+        """Take what is known of ``texts`` from memory or the persistent cache; returns the
+        distinct texts still to identify."""
+        todo = [
+            t
+            for t in dict.fromkeys(texts)
+            if t and t not in self._descriptions and t not in self._described_json
+        ]
+        if todo and self.cache is not None:
+            for text, data in self.cache.get_many(self.namespace, todo).items():
+                self._descriptions[text] = from_json(DescriptionId, data)
+            todo = [t for t in todo if t not in self._descriptions]
+        return todo
+
+    def _description(self, text: str) -> DescriptionId | None:
+        """What is known of the description ``text`` (decoded when first needed)."""
+        d = self._descriptions.get(text)
+        if d is None:
+            data = self._described_json.pop(text, None)
+            if data is not None:
+                d = self._descriptions[text] = from_json(DescriptionId, data)
+        return d
+
+    def _has_notes(self, text: str) -> bool:
+        """Whether the known description ``text`` carries a note (OPSIN was down)."""
+        data = self._described_json.get(text)
+        if data is not None:
+            return bool(data["notes"])
+        d = self._descriptions.get(text)
+        return d is not None and bool(d.notes)
+
+    def identify_and_judge(
+        self, keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str], *, recall: bool
+    ) -> Judged:
+        """Identify the new descriptions ``todo`` and judge ``keys`` (kept in memory too);
+        returns their templates in ``keys`` order, the new descriptions and the new structure
+        evidence. Forked workers call it on their share (:mod:`precursorwatch.run.workers`).
+
+        OPSIN's batch (in this process's JVM, kept running) runs in a thread while the declarations
+        that do not wait for it are judged; the rest are judged when it answers. With
+        ``recall``, structure evidence of earlier runs is read from the persistent cache
+        (not in a forked worker: it must not use the parent's database connections).
+        """
+        known = set(self._structure_evidence)
+        t0 = time.perf_counter()
+        first = first_pass(todo, self.index)
+        waiting = {t for t in todo if first.waits_for_opsin(t)}
+        opsin = None
+        if waiting:
+            opsin = _background(
+                run_opsin,
+                first,
+                use_opsin=self.use_opsin,
+                timeout_s=self.opsin_timeout_s,
+                session=self._opsin_session() if self.use_opsin else None,
+            )
+        described = finish(first, [t for t in todo if t not in waiting], self.index, {})
+        self._descriptions.update(described)
+        self._tick("identify", t0)
+        results: list[LineResult | None] = [None] * len(keys)
+        ready = [i for i, k in enumerate(keys) if k[0] not in waiting]
+        self._judge_into(results, keys, ready, recall=recall)
+        if opsin is not None:
+            t0 = time.perf_counter()
+            later = finish(first, waiting, self.index, *opsin.result())
+            self._descriptions.update(later)
+            described.update(later)
+            self._tick("identify", t0)
+            rest = [i for i, k in enumerate(keys) if k[0] in waiting]
+            self._judge_into(results, keys, rest, recall=recall)
+        known |= self._recalled  # read from the cache: not new
+        new = {
+            sig: found
+            for sig, found in self._structure_evidence.items()
+            if sig not in known and len(found) == len(_STRUCTURE_MATCHERS)
+        }
+        return judged_json([template_of(r) for r in results if r is not None], described, new)
+
+    def _judge_into(
+        self,
+        results: list[LineResult | None],
+        keys: Sequence[tuple[str, str, str, str]],
+        positions: Sequence[int],
+        recall: bool = False,
+    ) -> None:
+        """Judge ``keys[i]`` for each position ``i`` into ``results[i]``.
+
+        In blocks of :data:`_JUDGE_BLOCK`, so that the molecules parsed for a block are still
+        alive when its matchers run (:class:`~precursorwatch.chem.molecule.Identity` keeps few).
+        """
+        for start in range(0, len(positions), _JUDGE_BLOCK):
+            block = positions[start : start + _JUDGE_BLOCK]
+            t0 = time.perf_counter()
+            declared = [self._declared(*keys[i]) for i in block]
+            if recall:
+                self._load_structure_evidence(declared)
+            self._tick("identify", t0)
+            for i, d in zip(block, declared, strict=True):
+                results[i] = self._judge(d)
+
+    def _read_cas(self, text: str) -> tuple[tuple[CasReading, ...], dict[str, KnownChemical]]:
+        if text not in self._cas:
+            readings = tuple(read_cas(text))
+            known = {}
+            for r in readings:
+                if r.valid and r.cas not in self.index.by_cas:
+                    k = pubchem_by_cas(r.cas)
+                    if k is not None:
+                        known[r.cas] = k
+            self._cas[text] = (readings, known)
+        return self._cas[text]
+
+    def _structure(self, smiles: str, origin: str, comp: ComponentId | None = None) -> StructureId:
+        memo_key = f"{origin}\x1f{smiles}"
+        s = self._structures.get(memo_key)
+        if s is None:
+            ident, problem = molecule.identity(smiles)
+            known = None
+            if ident is not None and origin == "smiles":
+                known = pubchem_by_inchikey(ident.declared_inchikey)
+            s = StructureId(smiles, origin, ident, problem=problem, known=known)
+            self._structures[memo_key] = s
+        if comp is not None:
+            s = StructureId(
+                s.smiles, s.origin, s.identity, comp.name, comp.share, s.problem, s.known
+            )
+        return s
+
+    def _declared(self, description: str, cas: str, hs: str, smiles: str) -> Declared:
+        d = self._description(description) if description else None
+        readings, known = self._read_cas(cas) if cas else ((), {})
+        structures = []
+        if smiles:
+            structures.append(self._structure(smiles, "smiles"))
+        if d is not None:
+            structures += [
+                self._structure(c.smiles, c.smiles_via, c) for c in d.components if c.smiles
+            ]
+        return Declared(d, readings, known, normalise_hs(hs), tuple(structures))
+
+    def _tick(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - since
+        return now
+
+    def _judge(self, declared: Declared) -> LineResult:
+        t0 = time.perf_counter()
+        evidence: list[Evidence] = []
+        by_structure: dict[str, list[Evidence]] | None = None
+        for matcher in MATCHERS:
+            name = _STRUCTURE_MATCHERS.get(matcher)
+            if name is not None:
+                if by_structure is None:
+                    by_structure = self._structure_evidence.setdefault(
+                        _structure_signature(declared), {}
+                    )
+                if name not in by_structure:
+                    by_structure[name] = matcher(declared, self.index)
+                evidence.extend(by_structure[name])
+            else:
+                evidence.extend(matcher(declared, self.index))
+        notes = [f"CAS {r.written} fails its check digit" for r in declared.cas if not r.valid]
+        notes += [
+            f"SMILES not used: {s.problem}"
+            for s in declared.structures
+            if s.origin == "smiles" and s.identity is None
+        ]
+        if declared.description is not None:
+            notes += list(declared.description.notes)
+        t0 = self._tick("match", t0)
+        result = score_line(evidence, self.index, notes=notes)
+        self._tick("score", t0)
+        return result
+
+    def _load_structure_evidence(self, declared: Sequence[Declared]) -> None:
+        """Structure evidence of earlier runs, from the persistent cache, for ``declared``."""
+        if self.cache is None:
+            return
+        wanted = [
+            sig
+            for sig in dict.fromkeys(_structure_signature(d) for d in declared)
+            if sig not in self._structure_evidence
+        ]
+        if not wanted:
+            return
+        names = list(_STRUCTURE_MATCHERS.values())
+        for sig, data in self.cache.get_many(self.structure_namespace, wanted).items():
+            if all(n in data for n in names):
+                self._structure_evidence[sig] = {n: evidence_from_dicts(data[n]) for n in names}
+                self._recalled.add(sig)
+
+    def _judge_many(self, keys: Sequence[tuple[str, str, str, str]]) -> JudgedParts:
+        """Judge distinct declarations (in ``workers`` processes when worth it), part after
+        part (one part in this process). New descriptions and structure evidence are kept
+        in memory and go to the persistent cache as each part comes in.
+
+        Forked workers start before this returns and run while the caller does other work;
+        judging in this process waits until the parts are asked for."""
+        todo = self._recall_descriptions([k[0] for k in keys])
+        forked = self._forks() and len(keys) >= _PARALLEL_MIN
+        if todo:
+            self.start_opsin(self.workers if forked else 1)
+        if not forked:
+            return JudgedParts(self._judge_here(keys, todo))
+        # descriptions are identified and structures parsed in the workers: the parent would
+        # do that work serially
+        judging = judge_forked(self, keys, set(todo))
+        return JudgedParts(self._take_in(judging.parts), judging.stop)
+
+    def _judge_here(
+        self, keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str]
+    ) -> Iterator[tuple[list[int], Judged]]:
+        yield list(range(len(keys))), self.identify_and_judge(keys, todo, recall=True)
+
+    def _take_in(
+        self, parts: Iterator[tuple[list[int], Judged]]
+    ) -> Iterator[tuple[list[int], Judged]]:
+        """Forked parts as they come, their new descriptions and evidence kept here."""
+        for positions, part in parts:
+            self._described_json.update(part.descriptions)
+            for sig, data in part.structures.items():
+                self._structure_evidence.setdefault(
+                    sig, {n: evidence_from_dicts(evs) for n, evs in data.items()}
+                )
+            yield positions, part
+
+    def templates(self, keys: Sequence[tuple[str, str, str, str]]) -> list[Template]:
+        """The judged result (its ``evidence`` left empty) and its evidence JSON for each
+        distinct (description, CAS, HS code, SMILES), from memory, the persistent cache or
+        judged now."""
+        return self._start_judging(keys).wait()
+
+    def _start_judging(self, keys: Sequence[tuple[str, str, str, str]]) -> _Judging:
+        """Start judging what is not known of ``keys`` (forked workers start now); the
+        returned :class:`_Judging` waits for it. Judging one set of keys at a time: the
+        screener's memos are the workers' starting point."""
+        if self._judging is not None:
+            self._judging.wait()
+        tkeys = ["\x1f".join(k) for k in keys]
+        missing = [i for i, t in enumerate(tkeys) if t not in self._templates]
+        if missing and self.cache is not None:
+            got = self.cache.get_many(self.result_namespace, [tkeys[i] for i in missing])
+            for t, data in got.items():
+                with suppress(TypeError, ValueError, KeyError):
+                    self._templates[t] = template_from_json(data)
+            missing = [i for i in missing if tkeys[i] not in self._templates]
+        if not missing:
+            return _Judging(self, tkeys, [], None)
+        if len(self._templates) > _MAX_TEMPLATES:
+            self._templates.clear()
+            self._structure_evidence.clear()
+            self._structures.clear()
+            self._recalled.clear()
+        todo = [keys[i] for i in missing]
+        self._judging = _Judging(self, tkeys, todo, self._judge_many(todo))
+        return self._judging
+
+    def _keep_templates(
+        self, todo: Sequence[tuple[str, str, str, str]], positions: list[int], judged: Judged
+    ) -> None:
+        """Keep the templates of one judged part (``positions`` in ``todo``) in memory, and
+        write them with the part's new descriptions and structure evidence to the persistent
+        cache in one transaction (except where OPSIN was down: those are judged again)."""
+        fresh: dict[str, dict[str, Any]] = {}
+        for pos, template, data in zip(positions, judged.templates, judged.json, strict=True):
+            key = todo[pos]
+            t = "\x1f".join(key)
+            self._templates[t] = template
+            if not self._has_notes(key[0]):
+                fresh[t] = data
+        if self.cache is not None:
+            described = {t: d for t, d in judged.descriptions.items() if not d["notes"]}
+            self.cache.put_all(
+                {
+                    self.namespace: described,
+                    self.structure_namespace: judged.structures,
+                    self.result_namespace: fresh,
+                }
+            )
+
+    # --- public entry points ---------------------------------------------------------------
+
+    def screen_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Screen a frame of canonical columns; one result row per input row, same order.
+
+        Missing input columns count as empty. Returns the contract's columns plus
+        ``evidence`` (JSON text) and ``warnings``.
+        """
+        return self.begin_frame(df).result()
+
+    def begin_frame(self, df: pd.DataFrame) -> PendingFrame:
+        """Start screening ``df`` (as :meth:`screen_frame`); :meth:`PendingFrame.result` gives
+        the result frame. When its new declarations are judged in forked workers, they run
+        while the caller does other work, such as writing the previous frame's results or
+        reading the next frame. Beginning a frame first waits for the judging (not the
+        result) of the frame begun before."""
+        frame = _canonical(df)
+        if frame.empty:
+            return PendingFrame(self, frame, np.zeros(0, dtype=np.intp), None)
+        groups, first = distinct_rows([frame[c] for c in _KEY_COLUMNS])
+        desc, cas, hs, smiles = (frame[c].iloc[first].to_numpy(dtype=object) for c in _KEY_COLUMNS)
+        keys = list(zip(desc, cas, hs, smiles, strict=True))
+        return PendingFrame(self, frame, groups, self._start_judging(keys))
+
+    def screen_lines(self, lines: Sequence[DeclarationLine]) -> list[LineResult]:
+        """Screen declaration objects (the API's path); results in the same order."""
+        df = pd.DataFrame(
+            [{**asdict(line), "warnings": "; ".join(line.warnings)} for line in lines]
+        )
+        out = self.screen_frame(df)
+        return results_from_frame(out)
+
+
+@dataclass
+class _Judging:
+    """Templates of some keys, being judged (:meth:`Screener._start_judging`)."""
+
+    screener: Screener
+    tkeys: list[str]
+    todo: list[tuple[str, str, str, str]]
+    #: The judging still to take in (None once taken in or cancelled).
+    pending: JudgedParts | None
+    #: The templates in ``tkeys`` order, once waited for.
+    done: list[Template] | None = None
+    cancelled: bool = False
+
+    def wait(self) -> list[Template]:
+        """Take in every part (once) and give the templates; a failed part's error is raised
+        here, the other parts stopped. Raises RuntimeError after :meth:`cancel`."""
+        if self.cancelled:
+            raise RuntimeError("this frame's judging was cancelled: begin the frame again")
+        if self.done is None:
+            judging, self.pending = self.pending, None
+            if judging is not None:
+                try:
+                    for positions, judged in judging.parts:
+                        self.screener._keep_templates(self.todo, positions, judged)
+                finally:
+                    judging.stop()
+                    self._release()
+            self.done = [self.screener._templates[t] for t in self.tkeys]
+        return self.done
+
+    def cancel(self) -> None:
+        """Stop judging: parts not started are dropped, running ones waited for."""
+        if self.done is None:
+            self.cancelled = True
+        judging, self.pending = self.pending, None
+        if judging is not None:
+            judging.stop()
+        self._release()
+
+    def _release(self) -> None:
+        if self.screener._judging is self:
+            self.screener._judging = None
+
+
+@dataclass
+class PendingFrame:
+    """A frame being screened (:meth:`Screener.begin_frame`): :meth:`result` waits for its
+    judging and gives the result frame; :meth:`cancel` stops the judging instead."""
+
+    screener: Screener
+    frame: pd.DataFrame
+    groups: np.ndarray
+    judging: _Judging | None
+
+    def wait(self) -> None:
+        """Wait for the frame's declarations to be judged (the screener can then begin the
+        next frame while this one's results are broadcast)."""
+        if self.judging is not None:
+            self.judging.wait()
+
+    def result(self) -> pd.DataFrame:
+        """The result frame: one row per input row, in order (see :meth:`Screener.
+        screen_frame`)."""
+        if self.judging is None:
+            return empty_result()
+        judged = self.judging.wait()
+        screener = self.screener
+        t0 = time.perf_counter()
+        out = _broadcast(self.frame, self.groups, judged, screener.index, screener._threshold_notes)
+        screener._tick("broadcast", t0)
+        return out
+
+    def cancel(self) -> None:
+        """Stop judging this frame (its result is not wanted)."""
+        if self.judging is not None:
+            self.judging.cancel()
+
+
+#: Declarations whose structures are parsed together before their matchers run.
+_JUDGE_BLOCK = 128
+#: Fewest distinct declarations worth forking worker processes for.
+_PARALLEL_MIN = 200
+#: Judged declarations kept in memory before the memo is emptied (bounds a long stream).
+_MAX_TEMPLATES = 400_000
+
+
+def _background(
+    fn: Callable[..., tuple[dict[str, str], str]], /, *args: Any, **kwargs: Any
+) -> Future[tuple[dict[str, str], str]]:
+    """``fn(*args, **kwargs)`` in a thread of its own (for a subprocess the caller waits on)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsin")
+    try:
+        return pool.submit(fn, *args, **kwargs)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def empty_result() -> pd.DataFrame:
+    """The result frame of no lines, with the columns and dtypes of any other."""
+    dtypes: dict[str, Any] = {c: TEXT for c in (*OUTPUT_COLUMNS, "evidence", "warnings")}
+    dtypes["evidence"] = object
+    dtypes["flagged"] = bool
+    dtypes["score"] = float
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+
+
+def results_from_frame(out: pd.DataFrame) -> list[LineResult]:
+    """Turn an output frame of :meth:`Screener.screen_frame` back into :class:`LineResult`s."""
+    results = []
+    for r in out.to_dict("records"):
+        evidence = tuple(evidence_from_dicts(json.loads(r["evidence"] or "[]")))
+        results.append(
+            LineResult(
+                line_id=str(r["line_id"]),
+                flagged=bool(r["flagged"]),
+                risk=str(r["risk"]),
+                matched_key=str(r["matched_key"]),
+                matched_name=str(r["matched_name"]),
+                matched_cas=str(r["matched_cas"]),
+                lists=tuple(c for c in str(r["lists"]).split(";") if c),
+                match_type=str(r["match_type"]),
+                score=float(r["score"]),
+                reason=str(r["reason"]),
+                evidence=evidence,
+                warnings=tuple(w for w in str(r["warnings"]).split("; ") if w),
+            )
+        )
+    return results
+
+
+def _canonical(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every input column as text ('' where missing or empty). A column that is
+    text already without missing values (what the manifest reader gives) is kept as it is:
+    converting a million strings back and forth costs a second."""
+    frame = df.copy(deep=False)
+    n = len(frame)
+    if "row" not in frame.columns:
+        frame["row"] = np.arange(1, n + 1)
+    for col in (*INPUT_COLUMNS, "warnings"):
+        if col not in frame.columns:
+            frame[col] = ""
+        elif not pd.api.types.is_string_dtype(frame[col]) or frame[col].hasnans:
+            frame[col] = frame[col].astype(object).fillna("").astype(str)
+    return frame
+
+
+#: The result frame's text columns: pandas' Arrow-backed text ("str" in pandas 3). Results
+#: are taken from the distinct declarations' values in C, and the CSV writer reads their
+#: bytes as they are (no Python string per cell either way).
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def _text_series(values: Any) -> pd.Series:
+    """A text column of an Arrow string array (no copy)."""
+    return pd.Series(pd.array(values, dtype=TEXT), copy=False)
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """``column`` as a text column with a fresh index (no copy when it is one already)."""
+    if column.dtype == TEXT:
+        return pd.Series(column.array, copy=False)
+    return pd.Series(column.to_numpy(dtype=object), dtype=TEXT)
+
+
+def _broadcast(
+    frame: pd.DataFrame,
+    groups: np.ndarray,
+    judged: list[Template],
+    index: ListIndex,
+    notes: dict[tuple[str, str, str], str],
+) -> pd.DataFrame:
+    """Results of the distinct declarations back onto every line; ``notes`` memoises the
+    quantity-threshold sentences across chunks."""
+    templates = [t for t, _ in judged]
+    at = pa.array(groups)
+
+    def take(values: list[str]) -> pd.Series:
+        return _text_series(pa.array(values, type=pa.large_string()).take(at))
+
+    line_ids = _as_text(frame["line_id"])
+    unnamed = np.flatnonzero((line_ids == "").to_numpy(dtype=bool))
+    if len(unnamed):  # a line without an id is named by its row number
+        ids = line_ids.to_numpy(dtype=object)
+        ids[unnamed] = frame["row"].iloc[unnamed].astype(str).to_numpy(dtype=object)
+        line_ids = pd.Series(ids, dtype=TEXT)
+    out = pd.DataFrame(
+        {
+            "line_id": line_ids,
+            "flagged": np.asarray([t.flagged for t in templates], dtype=bool)[groups],
+            "risk": take([t.risk for t in templates]),
+            "matched_key": take([t.matched_key for t in templates]),
+            "matched_name": take([t.matched_name for t in templates]),
+            "matched_cas": take([t.matched_cas for t in templates]),
+            "lists": take([";".join(t.lists) for t in templates]),
+            "match_type": take([t.match_type for t in templates]),
+            "score": np.asarray([t.score for t in templates], dtype=float)[groups],
+            "reason": take([t.reason for t in templates]),
+            # object on purpose: the evidence JSON is long and not in the CSV report, so each
+            # line points at its declaration's text rather than getting a copy of its bytes
+            "evidence": pd.Series(
+                np.asarray([e for _, e in judged], dtype=object)[groups], dtype=object, copy=False
+            ),
+            "warnings": _as_text(frame["warnings"]),
+        },
+        copy=False,  # the columns as they are: stacking ten columns costs a copy
+    )
+    flagged_rows = np.flatnonzero(out["flagged"].to_numpy())
+    if len(flagged_rows):
+        from precursorwatch.engine.thresholds import has_thresholds
+
+        keys = out["matched_key"].iloc[flagged_rows].to_numpy(dtype=object)
+        # only lines of a substance with a threshold can get a sentence (one in ten)
+        wanted = {k for k in set(keys) if has_thresholds(index, str(k))}
+        kept = np.asarray([k in wanted for k in keys], dtype=bool)
+        flagged_rows, keys = flagged_rows[kept], keys[kept]
+        qty = frame["quantity"].iloc[flagged_rows].to_numpy(dtype=object)
+        unit = frame["unit"].iloc[flagged_rows].to_numpy(dtype=object)
+        reasons = out["reason"].iloc[flagged_rows].to_numpy(dtype=object)
+        noted = np.zeros(len(out), dtype=bool)
+        texts = []
+        for j, i in enumerate(flagged_rows):
+            if qty[j]:
+                ask = (str(keys[j]), str(qty[j]), str(unit[j]))
+                if ask not in notes:
+                    notes[ask] = threshold_note(index, *ask)
+                if notes[ask]:
+                    noted[i] = True
+                    texts.append(f"{reasons[j]} {notes[ask]}")
+        if texts:
+            texts_array = pa.array(texts, type=pa.large_string())
+            out["reason"] = _text_series(
+                pc.replace_with_mask(text_array(out["reason"]), noted, texts_array)
+            )
+    return out
+
+
+def screen_frame(
+    df: pd.DataFrame,
+    watchlist: Watchlist,
+    *,
+    use_opsin: bool = True,
+    cache: ResolutionCache | None = None,
+) -> pd.DataFrame:
+    """Screen ``df`` (canonical manifest columns) against ``watchlist``; see :class:`Screener`."""
+    return Screener(watchlist, use_opsin=use_opsin, cache=cache).screen_frame(df)

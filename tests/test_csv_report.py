@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from precursorwatch.report import writers as report
 from precursorwatch.report.writers import CSV_COLUMNS, CsvReport, csv_block, csv_columns, csv_text
-from precursorwatch.run.screener import TEXT
+from precursorwatch.run.results import TEXT
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 #: Cells made of what the writer treats specially, mixed with plain and non-ASCII text.

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from precursorwatch.lists.load import load_bundled
-from precursorwatch.run.screener import OUTPUT_COLUMNS, Screener
+from precursorwatch.models import OUTPUT_COLUMNS
+from precursorwatch.run.screener import Screener
 from precursorwatch.run.streaming import CsvSink, DaskScreener, stream_screen
 
 dd = pytest.importorskip("dask.dataframe")

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from precursorwatch.lists.load import load_bundled
-from precursorwatch.models import DeclarationLine
-from precursorwatch.run.screener import OUTPUT_COLUMNS, TEXT, Screener
+from precursorwatch.models import OUTPUT_COLUMNS, DeclarationLine
+from precursorwatch.run.results import TEXT
+from precursorwatch.run.screener import Screener
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from precursorwatch.manifest.line_ids import SeenIds
-from precursorwatch.run.screener import TEXT
+from precursorwatch.run.results import TEXT
 
 
 def _expected(chunks: list[list[str]]) -> list[list[bool]]:

@@ -102,7 +102,7 @@ def test_streamed_store_lines_equal_save_screening(tmp_db_url: str, manifest: Pa
     screener = make_screener(store, use_opsin=False)
     frame, _ = read_manifest(manifest)
     out = screener.screen_frame(frame)
-    from precursorwatch.run.screener import results_from_frame
+    from precursorwatch.run.results import results_from_frame
 
     with store.session() as session:
         whole_id = save_screening(

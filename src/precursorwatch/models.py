@@ -217,3 +217,28 @@ class LineResult:
     reason: str = ""
     evidence: tuple[Evidence, ...] = ()
     warnings: tuple[str, ...] = ()
+
+
+#: Canonical input columns the engine reads (others are carried through untouched).
+INPUT_COLUMNS: tuple[str, ...] = (
+    "line_id",
+    "description",
+    "cas",
+    "hs_code",
+    "quantity",
+    "unit",
+    "smiles",
+)
+#: The output contract's columns (DESIGN.md §5), in order.
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "line_id",
+    "flagged",
+    "risk",
+    "matched_key",
+    "matched_name",
+    "matched_cas",
+    "lists",
+    "match_type",
+    "score",
+    "reason",
+)

@@ -14,10 +14,11 @@ import hashlib
 import json
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from typing import Any, TypeVar
 
-from precursorwatch.models import ListDef, Substance
+from precursorwatch.models import Evidence, ListDef, Substance
 
 T = TypeVar("T")
 
@@ -134,3 +135,19 @@ def content_hash(listdef: ListDef, substances: Mapping[str, Substance]) -> str:
     named = {k: substance_to_dict(substances[k]) for k in keys if k in substances}
     text = json.dumps({"list": body, "substances": named}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: The fields of one piece of evidence, in the order its JSON form keeps them.
+_EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
+
+
+def evidence_to_dict(ev: Evidence) -> dict[str, Any]:
+    """JSON-able form of one piece of evidence (lists as arrays); no deep copy, it is flat."""
+    d = {name: getattr(ev, name) for name in _EVIDENCE_FIELDS}
+    d["list_codes"] = list(ev.list_codes)
+    return d
+
+
+def evidence_from_dicts(items: Sequence[Mapping[str, Any]]) -> list[Evidence]:
+    """The evidence :func:`evidence_to_dict` made JSON of."""
+    return [Evidence(**{**e, "list_codes": tuple(e["list_codes"])}) for e in items]

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
+import rdkit
 from rdkit import Chem, DataStructs, RDLogger
 from rdkit.Chem import rdFingerprintGenerator, rdMolDescriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
@@ -385,3 +386,8 @@ def morgan_fingerprint(smiles: str) -> Any | None:
 def tanimoto_many(fp: Any, others: list[Any]) -> list[float]:
     """Tanimoto similarity of ``fp`` to each of ``others`` (RDKit bulk routine)."""
     return list(DataStructs.BulkTanimotoSimilarity(fp, others)) if others else []
+
+
+def rdkit_version() -> str:
+    """The version of RDKit in use (results computed by another version may differ)."""
+    return str(rdkit.__version__)

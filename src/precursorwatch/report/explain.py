@@ -23,7 +23,8 @@ from precursorwatch.identify.normalise import read_cas
 from precursorwatch.identify.resolve import pubchem_by_cas
 from precursorwatch.models import STRUCTURE_MATCH_TYPES as STRUCTURE_TYPES
 from precursorwatch.models import LineResult
-from precursorwatch.run.screener import Screener, results_from_frame
+from precursorwatch.run.results import results_from_frame
+from precursorwatch.run.screener import Screener
 
 _CAS_LIKE = re.compile(r"^\s*(?:CAS[:\s]*)?\d{2,7}-?\d{2}-?\d\s*$", re.IGNORECASE)
 

@@ -27,9 +27,8 @@ except ImportError:  # pragma: no cover - pyarrow comes with pandas' Arrow strin
     pa = pc = None
 
 from precursorwatch.frames import arrow_backed, text_array
-from precursorwatch.models import DeclarationLine, LineResult
-from precursorwatch.run.judged import evidence_to_dict
-from precursorwatch.run.screener import OUTPUT_COLUMNS
+from precursorwatch.models import OUTPUT_COLUMNS, DeclarationLine, LineResult
+from precursorwatch.serial import evidence_to_dict
 
 #: Columns of the CSV report: the contract's, then the per-line warnings.
 CSV_COLUMNS: tuple[str, ...] = (*OUTPUT_COLUMNS, "warnings")

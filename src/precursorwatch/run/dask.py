@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 
 from precursorwatch.models import Watchlist
-from precursorwatch.run.screener import Screener, empty_result
+from precursorwatch.run.results import empty_result
+from precursorwatch.run.screener import Screener
 
 _SCREENERS: dict[str, Screener] = {}
 

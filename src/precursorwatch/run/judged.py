@@ -16,7 +16,7 @@ from typing import Any
 
 from precursorwatch.identify.describe import DescriptionId
 from precursorwatch.models import Evidence, LineResult
-from precursorwatch.serial import to_json
+from precursorwatch.serial import evidence_to_dict, to_json
 
 #: A judged distinct declaration: the result without its evidence, and the evidence JSON.
 Template = tuple[LineResult, str]
@@ -27,19 +27,6 @@ Template = tuple[LineResult, str]
 _TEMPLATE_FIELDS = tuple(
     f.name for f in fields(LineResult) if f.name not in ("line_id", "evidence", "warnings")
 )
-_EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
-
-
-def evidence_to_dict(ev: Evidence) -> dict[str, Any]:
-    """JSON-able form of one piece of evidence (lists as arrays); no deep copy, it is flat."""
-    d = {name: getattr(ev, name) for name in _EVIDENCE_FIELDS}
-    d["list_codes"] = list(ev.list_codes)
-    return d
-
-
-def evidence_from_dicts(items: Sequence[Mapping[str, Any]]) -> list[Evidence]:
-    """The evidence :func:`evidence_to_dict` made JSON of."""
-    return [Evidence(**{**e, "list_codes": tuple(e["list_codes"])}) for e in items]
 
 
 def template_of(result: LineResult) -> Template:

@@ -15,25 +15,23 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from precursorwatch.chem import molecule
 from precursorwatch.engine.index import ListIndex, build_index
-from precursorwatch.engine.matchers import MATCHERS, Declared, StructureId
-from precursorwatch.engine.matchers.derivative import match_derivative
-from precursorwatch.engine.matchers.similar import match_similar
-from precursorwatch.engine.matchers.structure import match_structures
+from precursorwatch.engine.judge import (
+    STRUCTURE_MATCHERS,
+    collect_evidence,
+    declared_notes,
+    structure_signature,
+)
+from precursorwatch.engine.matchers import Declared, StructureId
 from precursorwatch.engine.scoring import score_line
-from precursorwatch.engine.thresholds import threshold_note
 from precursorwatch.errors import ResolverError
-from precursorwatch.frames import distinct_rows, text_array
+from precursorwatch.frames import distinct_rows
 from precursorwatch.identify.describe import (
     ComponentId,
     DescriptionId,
@@ -46,55 +44,21 @@ from precursorwatch.identify.opsin import OpsinSession
 from precursorwatch.identify.pubchem import KnownChemical
 from precursorwatch.identify.resolve import RESOLVER_VERSION, pubchem_by_cas, pubchem_by_inchikey
 from precursorwatch.models import DeclarationLine, Evidence, LineResult, Watchlist
+from precursorwatch.run.digest import engine_digest
 from precursorwatch.run.judged import (
     Judged,
     JudgedParts,
     Template,
-    evidence_from_dicts,
     judged_json,
     template_from_json,
     template_of,
 )
+from precursorwatch.run.pending import Judging, PendingFrame
+from precursorwatch.run.results import canonical_frame, results_from_frame
 from precursorwatch.run.workers import can_fork, judge_forked
-from precursorwatch.serial import from_json
+from precursorwatch.serial import evidence_from_dicts, from_json
 
-#: Canonical input columns the engine reads (others are carried through untouched).
-INPUT_COLUMNS: tuple[str, ...] = (
-    "line_id",
-    "description",
-    "cas",
-    "hs_code",
-    "quantity",
-    "unit",
-    "smiles",
-)
-#: The output contract's columns (DESIGN.md §5), in order.
-OUTPUT_COLUMNS: tuple[str, ...] = (
-    "line_id",
-    "flagged",
-    "risk",
-    "matched_key",
-    "matched_name",
-    "matched_cas",
-    "lists",
-    "match_type",
-    "score",
-    "reason",
-)
 _KEY_COLUMNS = ["description", "cas", "hs_code", "smiles"]
-#: Matchers that read only ``declared.structures`` and ``declared.cas_known``: their evidence
-#: is computed once per distinct structure signature (see :func:`_structure_signature`).
-_STRUCTURE_MATCHERS: dict[Any, str] = {
-    match_structures: "structure",
-    match_derivative: "derivative",
-    match_similar: "similar",
-}
-#: What decides a line's judged result, hashed into the persistent cache's keys: the engine's
-#: packages (judging, chemistry, identification, and the list loader that builds the index)
-#: and the shared domain types with their JSON form. A module added to one of these packages
-#: joins the digest by being there; nothing else does.
-ENGINE_PACKAGES: tuple[str, ...] = ("chem", "identify", "engine", "lists")
-ENGINE_MODULES: tuple[str, ...] = ("models.py", "serial.py")
 
 
 class ResolutionCache(Protocol):
@@ -104,46 +68,6 @@ class ResolutionCache(Protocol):
 
     def put_all(self, batches: Mapping[str, Mapping[str, dict[str, Any]]]) -> None:
         """Keep the values of several namespaces (namespace -> key -> value), at once."""
-
-
-@cache
-def engine_digest() -> str:
-    """A digest of the engine's code, RDKit's and ``chemicals``' versions (cache keys use it).
-
-    Any change to how a line is judged (a matcher tuned, a transform added, a new PubChem
-    table) gives a new digest, so results cached by an older engine are not reused.
-    """
-    import importlib.metadata
-
-    import rdkit
-
-    chemicals_version = importlib.metadata.version("chemicals")  # without importing it
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256(f"{rdkit.__version__}|{chemicals_version}".encode())
-    paths = [root / name for name in ENGINE_MODULES]
-    for package in ENGINE_PACKAGES:
-        paths += sorted((root / package).rglob("*.py"))
-    for path in paths:
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _structure_signature(declared: Declared) -> str:
-    """What the structure matchers read of ``declared``, as a cache key (JSON text).
-
-    A CAS number's PubChem structure that is the same SMILES as a declared structure adds
-    nothing (the matchers drop it as a duplicate), so it is left out of the key.
-    """
-    own = {s.smiles for s in declared.structures}
-    structures = [
-        [s.smiles, s.origin, s.component, s.share, None if s.known is None else asdict(s.known)]
-        for s in declared.structures
-    ]
-    extra = [
-        [cas, k.smiles] for cas, k in declared.cas_known.items() if k.smiles and k.smiles not in own
-    ]
-    return json.dumps([structures, extra], separators=(",", ":"))
 
 
 @dataclass
@@ -185,7 +109,7 @@ class Screener:
     #: Which of :attr:`_opsin` this process uses (a forked worker is given its own).
     opsin_slot: int = field(default=0, init=False)
     #: The keys being judged (forked workers may be running): waited for before the next.
-    _judging: _Judging | None = field(default=None, init=False, repr=False)
+    _judging: Judging | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.index = build_index(self.watchlist)
@@ -299,7 +223,7 @@ class Screener:
         new = {
             sig: found
             for sig, found in self._structure_evidence.items()
-            if sig not in known and len(found) == len(_STRUCTURE_MATCHERS)
+            if sig not in known and len(found) == len(STRUCTURE_MATCHERS)
         }
         return judged_json([template_of(r) for r in results if r is not None], described, new)
 
@@ -371,31 +295,14 @@ class Screener:
         return now
 
     def _judge(self, declared: Declared) -> LineResult:
+        """:func:`~precursorwatch.engine.judge.judge`, with this screener's structure memo and
+        the time of its matching and scoring counted."""
         t0 = time.perf_counter()
-        evidence: list[Evidence] = []
-        by_structure: dict[str, list[Evidence]] | None = None
-        for matcher in MATCHERS:
-            name = _STRUCTURE_MATCHERS.get(matcher)
-            if name is not None:
-                if by_structure is None:
-                    by_structure = self._structure_evidence.setdefault(
-                        _structure_signature(declared), {}
-                    )
-                if name not in by_structure:
-                    by_structure[name] = matcher(declared, self.index)
-                evidence.extend(by_structure[name])
-            else:
-                evidence.extend(matcher(declared, self.index))
-        notes = [f"CAS {r.written} fails its check digit" for r in declared.cas if not r.valid]
-        notes += [
-            f"SMILES not used: {s.problem}"
-            for s in declared.structures
-            if s.origin == "smiles" and s.identity is None
-        ]
-        if declared.description is not None:
-            notes += list(declared.description.notes)
+        evidence = collect_evidence(
+            declared, self.index, structure_evidence=self._structure_evidence
+        )
         t0 = self._tick("match", t0)
-        result = score_line(evidence, self.index, notes=notes)
+        result = score_line(evidence, self.index, notes=declared_notes(declared))
         self._tick("score", t0)
         return result
 
@@ -405,12 +312,12 @@ class Screener:
             return
         wanted = [
             sig
-            for sig in dict.fromkeys(_structure_signature(d) for d in declared)
+            for sig in dict.fromkeys(structure_signature(d) for d in declared)
             if sig not in self._structure_evidence
         ]
         if not wanted:
             return
-        names = list(_STRUCTURE_MATCHERS.values())
+        names = list(STRUCTURE_MATCHERS.values())
         for sig, data in self.cache.get_many(self.structure_namespace, wanted).items():
             if all(n in data for n in names):
                 self._structure_evidence[sig] = {n: evidence_from_dicts(data[n]) for n in names}
@@ -457,9 +364,9 @@ class Screener:
         judged now."""
         return self._start_judging(keys).wait()
 
-    def _start_judging(self, keys: Sequence[tuple[str, str, str, str]]) -> _Judging:
+    def _start_judging(self, keys: Sequence[tuple[str, str, str, str]]) -> Judging:
         """Start judging what is not known of ``keys`` (forked workers start now); the
-        returned :class:`_Judging` waits for it. Judging one set of keys at a time: the
+        returned :class:`Judging` waits for it. Judging one set of keys at a time: the
         screener's memos are the workers' starting point."""
         if self._judging is not None:
             self._judging.wait()
@@ -472,14 +379,14 @@ class Screener:
                     self._templates[t] = template_from_json(data)
             missing = [i for i in missing if tkeys[i] not in self._templates]
         if not missing:
-            return _Judging(self, tkeys, [], None)
+            return Judging(self, tkeys, [], None)
         if len(self._templates) > _MAX_TEMPLATES:
             self._templates.clear()
             self._structure_evidence.clear()
             self._structures.clear()
             self._recalled.clear()
         todo = [keys[i] for i in missing]
-        self._judging = _Judging(self, tkeys, todo, self._judge_many(todo))
+        self._judging = Judging(self, tkeys, todo, self._judge_many(todo))
         return self._judging
 
     def _keep_templates(
@@ -521,7 +428,7 @@ class Screener:
         while the caller does other work, such as writing the previous frame's results or
         reading the next frame. Beginning a frame first waits for the judging (not the
         result) of the frame begun before."""
-        frame = _canonical(df)
+        frame = canonical_frame(df)
         if frame.empty:
             return PendingFrame(self, frame, np.zeros(0, dtype=np.intp), None)
         groups, first = distinct_rows([frame[c] for c in _KEY_COLUMNS])
@@ -536,84 +443,6 @@ class Screener:
         )
         out = self.screen_frame(df)
         return results_from_frame(out)
-
-
-@dataclass
-class _Judging:
-    """Templates of some keys, being judged (:meth:`Screener._start_judging`)."""
-
-    screener: Screener
-    tkeys: list[str]
-    todo: list[tuple[str, str, str, str]]
-    #: The judging still to take in (None once taken in or cancelled).
-    pending: JudgedParts | None
-    #: The templates in ``tkeys`` order, once waited for.
-    done: list[Template] | None = None
-    cancelled: bool = False
-
-    def wait(self) -> list[Template]:
-        """Take in every part (once) and give the templates; a failed part's error is raised
-        here, the other parts stopped. Raises RuntimeError after :meth:`cancel`."""
-        if self.cancelled:
-            raise RuntimeError("this frame's judging was cancelled: begin the frame again")
-        if self.done is None:
-            judging, self.pending = self.pending, None
-            if judging is not None:
-                try:
-                    for positions, judged in judging.parts:
-                        self.screener._keep_templates(self.todo, positions, judged)
-                finally:
-                    judging.stop()
-                    self._release()
-            self.done = [self.screener._templates[t] for t in self.tkeys]
-        return self.done
-
-    def cancel(self) -> None:
-        """Stop judging: parts not started are dropped, running ones waited for."""
-        if self.done is None:
-            self.cancelled = True
-        judging, self.pending = self.pending, None
-        if judging is not None:
-            judging.stop()
-        self._release()
-
-    def _release(self) -> None:
-        if self.screener._judging is self:
-            self.screener._judging = None
-
-
-@dataclass
-class PendingFrame:
-    """A frame being screened (:meth:`Screener.begin_frame`): :meth:`result` waits for its
-    judging and gives the result frame; :meth:`cancel` stops the judging instead."""
-
-    screener: Screener
-    frame: pd.DataFrame
-    groups: np.ndarray
-    judging: _Judging | None
-
-    def wait(self) -> None:
-        """Wait for the frame's declarations to be judged (the screener can then begin the
-        next frame while this one's results are broadcast)."""
-        if self.judging is not None:
-            self.judging.wait()
-
-    def result(self) -> pd.DataFrame:
-        """The result frame: one row per input row, in order (see :meth:`Screener.
-        screen_frame`)."""
-        if self.judging is None:
-            return empty_result()
-        judged = self.judging.wait()
-        screener = self.screener
-        t0 = time.perf_counter()
-        out = _broadcast(self.frame, self.groups, judged, screener.index, screener._threshold_notes)
-        screener._tick("broadcast", t0)
-        return out
-
-    def cancel(self) -> None:
-        """Stop judging this frame (its result is not wanted)."""
-        if self.judging is not None:
-            self.judging.cancel()
 
 
 #: Declarations whose structures are parsed together before their matchers run.
@@ -633,145 +462,6 @@ def _background(
         return pool.submit(fn, *args, **kwargs)
     finally:
         pool.shutdown(wait=False)
-
-
-def empty_result() -> pd.DataFrame:
-    """The result frame of no lines, with the columns and dtypes of any other."""
-    dtypes: dict[str, Any] = {c: TEXT for c in (*OUTPUT_COLUMNS, "evidence", "warnings")}
-    dtypes["evidence"] = object
-    dtypes["flagged"] = bool
-    dtypes["score"] = float
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
-
-
-def results_from_frame(out: pd.DataFrame) -> list[LineResult]:
-    """Turn an output frame of :meth:`Screener.screen_frame` back into :class:`LineResult`s."""
-    results = []
-    for r in out.to_dict("records"):
-        evidence = tuple(evidence_from_dicts(json.loads(r["evidence"] or "[]")))
-        results.append(
-            LineResult(
-                line_id=str(r["line_id"]),
-                flagged=bool(r["flagged"]),
-                risk=str(r["risk"]),
-                matched_key=str(r["matched_key"]),
-                matched_name=str(r["matched_name"]),
-                matched_cas=str(r["matched_cas"]),
-                lists=tuple(c for c in str(r["lists"]).split(";") if c),
-                match_type=str(r["match_type"]),
-                score=float(r["score"]),
-                reason=str(r["reason"]),
-                evidence=evidence,
-                warnings=tuple(w for w in str(r["warnings"]).split("; ") if w),
-            )
-        )
-    return results
-
-
-def _canonical(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with every input column as text ('' where missing or empty). A column that is
-    text already without missing values (what the manifest reader gives) is kept as it is:
-    converting a million strings back and forth costs a second."""
-    frame = df.copy(deep=False)
-    n = len(frame)
-    if "row" not in frame.columns:
-        frame["row"] = np.arange(1, n + 1)
-    for col in (*INPUT_COLUMNS, "warnings"):
-        if col not in frame.columns:
-            frame[col] = ""
-        elif not pd.api.types.is_string_dtype(frame[col]) or frame[col].hasnans:
-            frame[col] = frame[col].astype(object).fillna("").astype(str)
-    return frame
-
-
-#: The result frame's text columns: pandas' Arrow-backed text ("str" in pandas 3). Results
-#: are taken from the distinct declarations' values in C, and the CSV writer reads their
-#: bytes as they are (no Python string per cell either way).
-TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
-
-
-def _text_series(values: Any) -> pd.Series:
-    """A text column of an Arrow string array (no copy)."""
-    return pd.Series(pd.array(values, dtype=TEXT), copy=False)
-
-
-def _as_text(column: pd.Series) -> pd.Series:
-    """``column`` as a text column with a fresh index (no copy when it is one already)."""
-    if column.dtype == TEXT:
-        return pd.Series(column.array, copy=False)
-    return pd.Series(column.to_numpy(dtype=object), dtype=TEXT)
-
-
-def _broadcast(
-    frame: pd.DataFrame,
-    groups: np.ndarray,
-    judged: list[Template],
-    index: ListIndex,
-    notes: dict[tuple[str, str, str], str],
-) -> pd.DataFrame:
-    """Results of the distinct declarations back onto every line; ``notes`` memoises the
-    quantity-threshold sentences across chunks."""
-    templates = [t for t, _ in judged]
-    at = pa.array(groups)
-
-    def take(values: list[str]) -> pd.Series:
-        return _text_series(pa.array(values, type=pa.large_string()).take(at))
-
-    line_ids = _as_text(frame["line_id"])
-    unnamed = np.flatnonzero((line_ids == "").to_numpy(dtype=bool))
-    if len(unnamed):  # a line without an id is named by its row number
-        ids = line_ids.to_numpy(dtype=object)
-        ids[unnamed] = frame["row"].iloc[unnamed].astype(str).to_numpy(dtype=object)
-        line_ids = pd.Series(ids, dtype=TEXT)
-    out = pd.DataFrame(
-        {
-            "line_id": line_ids,
-            "flagged": np.asarray([t.flagged for t in templates], dtype=bool)[groups],
-            "risk": take([t.risk for t in templates]),
-            "matched_key": take([t.matched_key for t in templates]),
-            "matched_name": take([t.matched_name for t in templates]),
-            "matched_cas": take([t.matched_cas for t in templates]),
-            "lists": take([";".join(t.lists) for t in templates]),
-            "match_type": take([t.match_type for t in templates]),
-            "score": np.asarray([t.score for t in templates], dtype=float)[groups],
-            "reason": take([t.reason for t in templates]),
-            # object on purpose: the evidence JSON is long and not in the CSV report, so each
-            # line points at its declaration's text rather than getting a copy of its bytes
-            "evidence": pd.Series(
-                np.asarray([e for _, e in judged], dtype=object)[groups], dtype=object, copy=False
-            ),
-            "warnings": _as_text(frame["warnings"]),
-        },
-        copy=False,  # the columns as they are: stacking ten columns costs a copy
-    )
-    flagged_rows = np.flatnonzero(out["flagged"].to_numpy())
-    if len(flagged_rows):
-        from precursorwatch.engine.thresholds import has_thresholds
-
-        keys = out["matched_key"].iloc[flagged_rows].to_numpy(dtype=object)
-        # only lines of a substance with a threshold can get a sentence (one in ten)
-        wanted = {k for k in set(keys) if has_thresholds(index, str(k))}
-        kept = np.asarray([k in wanted for k in keys], dtype=bool)
-        flagged_rows, keys = flagged_rows[kept], keys[kept]
-        qty = frame["quantity"].iloc[flagged_rows].to_numpy(dtype=object)
-        unit = frame["unit"].iloc[flagged_rows].to_numpy(dtype=object)
-        reasons = out["reason"].iloc[flagged_rows].to_numpy(dtype=object)
-        noted = np.zeros(len(out), dtype=bool)
-        texts = []
-        for j, i in enumerate(flagged_rows):
-            if qty[j]:
-                ask = (str(keys[j]), str(qty[j]), str(unit[j]))
-                if ask not in notes:
-                    notes[ask] = threshold_note(index, *ask)
-                if notes[ask]:
-                    noted[i] = True
-                    texts.append(f"{reasons[j]} {notes[ask]}")
-        if texts:
-            texts_array = pa.array(texts, type=pa.large_string())
-            out["reason"] = _text_series(
-                pc.replace_with_mask(text_array(out["reason"]), noted, texts_array)
-            )
-    return out
 
 
 def screen_frame(

@@ -18,7 +18,8 @@ import pandas as pd
 from precursorwatch.lists.load import bundled_lists_dir, load_bundled, load_list_file
 from precursorwatch.manifest.read import ManifestInfo
 from precursorwatch.models import DeclarationLine, LineResult, Watchlist
-from precursorwatch.run.screener import Screener, results_from_frame
+from precursorwatch.run.results import results_from_frame
+from precursorwatch.run.screener import Screener
 from precursorwatch.run.streaming import CHUNK_ROWS, FrameScreener, Sink, StoreSink, stream_screen
 from precursorwatch.settings import Settings
 from precursorwatch.store import (

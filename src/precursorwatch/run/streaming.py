@@ -9,7 +9,8 @@ judged (in forked workers, or on a Dask cluster), the next chunk is read and the
 chunk's results go to the sinks, so neither waits for the other. The sinks here:
 
 - :class:`CsvSink`: the CSV report, byte for byte what
-  :class:`~precursorwatch.report.writers.CsvReport` writes, but column-wise (a million lines in about a second);
+  :class:`~precursorwatch.report.writers.CsvReport` writes, but column-wise (a million lines
+  in about a second);
 - :class:`TableSink`: what the terminal table shows (the first lines of each risk tier, and
   the counts);
 - :class:`StoreSink`: the screening saved in the store, its lines committed chunk by chunk and

@@ -70,7 +70,7 @@ def screen_records(
 ) -> tuple[str, list[LineResult]]:
     """Screen and store JSON lines; returns the screening id and the results in order."""
     from precursorwatch.manifest.read import frame_from_records
-    from precursorwatch.run.screener import results_from_frame
+    from precursorwatch.run.results import results_from_frame
     from precursorwatch.run.service import declarations_from_frame
 
     frame = frame_from_records(records)

@@ -1,0 +1,108 @@
+"""Judging one distinct declaration: every matcher's evidence, then one risk tier and reason.
+
+This is the whole decision, read top to bottom: :func:`judge` runs the matchers of
+:data:`~precursorwatch.engine.matchers.MATCHERS` on what was declared (description, CAS
+numbers, HS code, structures), adds the notes of what could not be read, and scores the
+evidence (:func:`~precursorwatch.engine.scoring.score_line`). It is a function of the
+declaration and the list index: no files, no database, no processes, no clocks. Whoever
+runs it (:mod:`precursorwatch.run`) adds memos, caches, workers and timings from outside.
+
+The structure matchers read only a declaration's structures, and a structure is often
+declared several ways (by name, by CAS number, as a component); their evidence can be kept
+per :func:`structure_signature` in a mapping the caller owns (``structure_evidence``), so that
+each structure is matched once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import MutableMapping
+from dataclasses import asdict
+
+from precursorwatch.engine.index import ListIndex
+from precursorwatch.engine.matchers import MATCHERS, Declared, Matcher
+from precursorwatch.engine.matchers.derivative import match_derivative
+from precursorwatch.engine.matchers.similar import match_similar
+from precursorwatch.engine.matchers.structure import match_structures
+from precursorwatch.engine.scoring import score_line
+from precursorwatch.models import Evidence, LineResult
+
+#: Matchers that read only ``declared.structures`` and ``declared.cas_known``, by the name
+#: their evidence is kept under per structure signature.
+STRUCTURE_MATCHERS: dict[Matcher, str] = {
+    match_structures: "structure",
+    match_derivative: "derivative",
+    match_similar: "similar",
+}
+
+#: Evidence of the structure matchers for one structure signature: matcher name -> evidence.
+StructureEvidence = dict[str, list[Evidence]]
+
+
+def judge(
+    declared: Declared,
+    index: ListIndex,
+    *,
+    structure_evidence: MutableMapping[str, StructureEvidence] | None = None,
+) -> LineResult:
+    """The judged result of one declaration (its ``line_id`` empty: lines get theirs later).
+
+    ``structure_evidence``, when given, is read and filled per :func:`structure_signature`.
+    Never raises on what a user declared: what could not be read becomes a note in the result.
+    """
+    evidence = collect_evidence(declared, index, structure_evidence=structure_evidence)
+    return score_line(evidence, index, notes=declared_notes(declared))
+
+
+def collect_evidence(
+    declared: Declared,
+    index: ListIndex,
+    *,
+    structure_evidence: MutableMapping[str, StructureEvidence] | None = None,
+) -> list[Evidence]:
+    """Every matcher's evidence for ``declared``, in the order of ``MATCHERS``."""
+    evidence: list[Evidence] = []
+    by_structure: StructureEvidence | None = None
+    for matcher in MATCHERS:
+        name = STRUCTURE_MATCHERS.get(matcher)
+        if name is None:
+            evidence.extend(matcher(declared, index))
+            continue
+        if by_structure is None:
+            memo = {} if structure_evidence is None else structure_evidence
+            by_structure = memo.setdefault(structure_signature(declared), {})
+        if name not in by_structure:
+            by_structure[name] = matcher(declared, index)
+        evidence.extend(by_structure[name])
+    return evidence
+
+
+def declared_notes(declared: Declared) -> list[str]:
+    """What could not be read of ``declared``: failed CAS check digits, unusable SMILES and
+    the description's own notes (e.g. OPSIN was not available)."""
+    notes = [f"CAS {r.written} fails its check digit" for r in declared.cas if not r.valid]
+    notes += [
+        f"SMILES not used: {s.problem}"
+        for s in declared.structures
+        if s.origin == "smiles" and s.identity is None
+    ]
+    if declared.description is not None:
+        notes += list(declared.description.notes)
+    return notes
+
+
+def structure_signature(declared: Declared) -> str:
+    """What the structure matchers read of ``declared``, as a key (JSON text).
+
+    A CAS number's PubChem structure that is the same SMILES as a declared structure adds
+    nothing (the matchers drop it as a duplicate), so it is left out of the key.
+    """
+    own = {s.smiles for s in declared.structures}
+    structures = [
+        [s.smiles, s.origin, s.component, s.share, None if s.known is None else asdict(s.known)]
+        for s in declared.structures
+    ]
+    extra = [
+        [cas, k.smiles] for cas, k in declared.cas_known.items() if k.smiles and k.smiles not in own
+    ]
+    return json.dumps([structures, extra], separators=(",", ":"))

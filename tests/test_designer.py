@@ -32,7 +32,7 @@ from precursorwatch.engine.matchers.similar import match_similar, similar_score
 from precursorwatch.engine.scoring import RANK, evidence_risk
 from precursorwatch.errors import InputError
 from precursorwatch.lists.load import load_bundled
-from precursorwatch.report.explain import explain
+from precursorwatch.run.explain import explain
 from precursorwatch.run.screener import Screener
 
 #: (name, SMILES, a key the flag may name) — the cases issue 4 says must be flagged.

@@ -445,7 +445,7 @@ def explain(
     db: DbOption = None,
 ) -> None:
     """The evidence chain: declared structure, transform steps, listed substance, lists."""
-    from precursorwatch.report.explain import explain as explain_query
+    from precursorwatch.run.explain import explain as explain_query
     from precursorwatch.run.service import make_screener
 
     with _errors():

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from rapidfuzz import fuzz, process
 
-from precursorwatch.engine.index import ListIndex
 from precursorwatch.errors import ResolverError
 from precursorwatch.identify.normalise import (
     cas_in_text,
@@ -29,6 +29,29 @@ from precursorwatch.identify.normalise import (
 from precursorwatch.identify.opsin import OpsinSession, looks_systematic, opsin_batch
 from precursorwatch.identify.pubchem import KnownChemical
 from precursorwatch.identify.resolve import pubchem_by_name
+
+
+class NameIndex(Protocol):
+    """The watch lists' names as identification looks them up (folded with
+    :func:`~precursorwatch.identify.normalise.compact`; the engine's
+    :class:`~precursorwatch.engine.index.ListIndex` is one)."""
+
+    @property
+    def by_name(self) -> Mapping[str, set[str]]: ...
+    @property
+    def by_abbreviation(self) -> Mapping[str, set[str]]: ...
+    @property
+    def by_natural_source(self) -> Mapping[str, set[str]]: ...
+    @property
+    def max_name_tokens(self) -> int:
+        """The most words any listed name has."""
+
+    @property
+    def fuzzy_names(self) -> Sequence[str]:
+        """Names a misspelling may be matched to, with :attr:`fuzzy_keys` their substances."""
+
+    @property
+    def fuzzy_keys(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +105,7 @@ def fuzzy_cutoff(length: int) -> float | None:
     return 86.0
 
 
-def _watch_lookup(index: ListIndex, name: str) -> tuple[tuple[str, ...], str]:
+def _watch_lookup(index: NameIndex, name: str) -> tuple[tuple[str, ...], str]:
     key = compact(name)
     if not key:
         return (), ""
@@ -129,7 +152,7 @@ def _embedded(tokens: list[str], start: int, end: int) -> bool:
     return bool(_CONTINUES_NAME.search(after) or _MODIFIES_NAME.search(before))
 
 
-def _in_text(index: ListIndex, text: str) -> tuple[tuple[str, ...], str]:
+def _in_text(index: NameIndex, text: str) -> tuple[tuple[str, ...], str]:
     """A listed name written as whole words inside a longer text (longest first)."""
     tokens = [t for t in _WORD_BREAK.split(fold(text)) if t]
     for size in range(min(index.max_name_tokens, len(tokens)), 0, -1):
@@ -148,7 +171,7 @@ def _in_text(index: ListIndex, text: str) -> tuple[tuple[str, ...], str]:
     return (), ""
 
 
-def _first_pass(index: ListIndex, component: str) -> ComponentId:
+def _first_pass(index: NameIndex, component: str) -> ComponentId:
     parts = clean_name(component)
     whole = strip_cas_from_text(clean_text(component))
     comp = ComponentId(
@@ -195,7 +218,7 @@ class FirstPass:
         )
 
 
-def first_pass(texts: Iterable[str], index: ListIndex) -> FirstPass:
+def first_pass(texts: Iterable[str], index: NameIndex) -> FirstPass:
     """Split each distinct text into components and look each up in the watch-list index
     and the PubChem table; collect the names left for OPSIN. Never raises on user text."""
     firsts: dict[str, list[ComponentId]] = {}
@@ -215,7 +238,7 @@ def first_pass(texts: Iterable[str], index: ListIndex) -> FirstPass:
 def finish(
     first: FirstPass,
     texts: Iterable[str],
-    index: ListIndex,
+    index: NameIndex,
     opsin: Mapping[str, str],
     opsin_note: str = "",
 ) -> dict[str, DescriptionId]:
@@ -255,7 +278,7 @@ def finish(
 
 def identify_descriptions(
     texts: Sequence[str],
-    index: ListIndex,
+    index: NameIndex,
     *,
     use_opsin: bool = True,
     opsin_timeout_s: float = 60.0,
@@ -287,7 +310,7 @@ def run_opsin(
 
 
 def _add_fuzzy(
-    results: dict[str, DescriptionId], unresolved: list[tuple[str, int]], index: ListIndex
+    results: dict[str, DescriptionId], unresolved: list[tuple[str, int]], index: NameIndex
 ) -> None:
     """Fuzzy-match unresolved component names against watch-list names in one vectorised call."""
     if not unresolved or not index.fuzzy_names:

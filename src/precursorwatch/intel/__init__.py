@@ -1,0 +1,1 @@
+"""Across lines and screenings: consignee folding, synthesis routes, cumulative quantities."""

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from precursorwatch.cli.app import app as cli_app
+from precursorwatch.cli import app as cli_app
 from precursorwatch.run.service import open_ready_store
 from precursorwatch.settings import get_settings
 from precursorwatch.store import Store, create_api_key

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from precursorwatch.cli.app import app
+from precursorwatch.cli import app
 from precursorwatch.lists.load import bundled_lists_dir, load_bundled
 from precursorwatch.manifest.read import MAX_FIELD_CHARS, MAX_XLSX_UNCOMPRESSED
 from precursorwatch.run.screener import Screener

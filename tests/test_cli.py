@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from precursorwatch.cli.app import app
+from precursorwatch.cli import app
 
 SAMPLES = Path(__file__).parent.parent / "sample_shipments"
 CHECKER = Path(__file__).parent.parent.parent / "shared" / "tools" / "check_contract.py"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 import precursorwatch
-from precursorwatch.cli.app import app
+from precursorwatch.cli import app
 from precursorwatch.settings import Settings
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from precursorwatch.cli.app import app
+from precursorwatch.cli import app
 from precursorwatch.report.writers import defuse
 from precursorwatch.settings import get_settings
 from precursorwatch.store import get_screening, list_screenings, open_store

@@ -70,7 +70,7 @@ def test_list_import_then_rescreen_reports_the_earlier_line(tmp_db_url: str) -> 
 def test_cli_rescreen_exit_codes(tmp_db_url: str) -> None:
     from typer.testing import CliRunner
 
-    from precursorwatch.cli.app import app
+    from precursorwatch.cli import app
 
     runner = CliRunner()
     db = ["--db", tmp_db_url]

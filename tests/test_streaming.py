@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from precursorwatch.cli.app import app
+from precursorwatch.cli import app
 from precursorwatch.errors import ManifestError
 from precursorwatch.lists.load import bundled_lists_dir, load_bundled
 from precursorwatch.manifest.read import read_manifest

@@ -1,5 +1,21 @@
-"""The command line: thin commands over the library."""
+"""The command line: thin commands over the library (parse arguments, call, print).
 
-from precursorwatch.cli.app import main
+Each module registers its commands on the Typer apps of :mod:`precursorwatch.cli.common`.
+"""
 
-__all__ = ["main"]
+# isort: off
+# Commands are listed in --help in the order their modules register them.
+from precursorwatch.cli import screening
+from precursorwatch.cli import lists
+from precursorwatch.cli import admin
+
+# isort: on
+from precursorwatch.cli.common import app
+
+__all__ = ["app", "main"]
+_COMMANDS = (screening, lists, admin)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

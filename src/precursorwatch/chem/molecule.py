@@ -77,7 +77,7 @@ class Identity:
     (:func:`heavy_composition`).
 
     The parse and the parent are computed at once; the canonical SMILES and the InChIKeys
-    (about 0.2 ms each, most of a structure's cost) only when first asked for. Structures
+    (most of a structure's cost) only when first asked for. Structures
     with different compositions cannot share an InChIKey or a connectivity block, so the
     matchers compare ``composition`` with the listed ones first and most structures never
     need an InChIKey. :meth:`memo` keeps other per-structure results (transform products)
@@ -96,9 +96,9 @@ class Identity:
         heavy_atoms: int,
     ) -> None:
         # Only the SMILES is kept, so caches of many identities stay small (a live molecule
-        # takes ~28 KB): the last few parents stay live (_LIVE), and one asked for after that
-        # (under 2 % of a screening's structures) is parsed and standardised again, which
-        # costs less overall than keeping every parent in RDKit's binary form.
+        # is large): the last few parents stay live (_LIVE), and one asked for after that
+        # (rare) is parsed and standardised again, which costs less overall than keeping
+        # every parent in RDKit's binary form (bench/README.md).
         self._smiles = smiles
         #: The declared molecule is its own parent (one neutral fragment).
         self._own_parent = own_parent
@@ -209,9 +209,9 @@ def _standardisers() -> tuple[Any, Any]:
 def parent_mol(mol: Chem.Mol) -> Chem.Mol:
     """The standardised parent of ``mol`` (a new molecule; ``mol`` is not changed).
 
-    Largest organic fragment, then neutralised. Tautomers are NOT canonicalised here: at 6 ms
-    per molecule on average (PERFORMANCE.md) it would dominate a screening; matching compares
-    InChIKeys, whose standard layers already merge mobile-H tautomers.
+    Largest organic fragment, then neutralised. Tautomers are NOT canonicalised here: RDKit's
+    canonical tautomer costs more than all the rest of a screening (PERFORMANCE.md); matching
+    compares InChIKeys, whose standard layers already merge mobile-H tautomers.
     """
     chooser, uncharger = _standardisers()
     with quiet_rdkit():

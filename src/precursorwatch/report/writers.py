@@ -272,7 +272,7 @@ class CsvReport:
 
     The one CSV writer: the CLI's ``-o`` stream and the API's ``report.csv`` both use it, so
     the two are byte-identical. Rows are joined by :func:`csv_block` (the ``csv`` module
-    writes them only when it cannot), which is several times faster for a million lines.
+    writes them only when it cannot), which is much faster on large reports.
     """
 
     def __init__(self, stream: IO[str]) -> None:

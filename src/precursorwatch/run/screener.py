@@ -88,8 +88,8 @@ class Screener:
     index: ListIndex = field(init=False)
     _descriptions: dict[str, DescriptionId] = field(default_factory=dict, init=False)
     #: Descriptions forked workers identified, in their JSON form until one is needed: most
-    #: are never looked at again, and decoding them all cost the parent ~0.4 CPU-s per
-    #: million cold lines while the workers needed both cores.
+    #: are never looked at again, and decoding them all would take the parent's CPU while
+    #: the workers need both cores.
     _described_json: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
     _cas: dict[str, tuple[tuple[CasReading, ...], dict[str, KnownChemical]]] = field(
         default_factory=dict, init=False
@@ -136,7 +136,7 @@ class Screener:
 
     def warm_up(self) -> None:
         """Start the OPSIN JVMs that judging many new declarations will use (one per worker),
-        so they load (about 0.5 CPU-s each) while a file is still being read, on the core
+        so they load while a file is still being read, on the core
         the reading leaves idle, rather than when the workers need both cores. A file of
         declarations judged before does not use them; they end with the screener's process."""
         self.start_opsin(self.workers if self._forks() else 1)

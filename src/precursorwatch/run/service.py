@@ -34,8 +34,8 @@ from precursorwatch.store import (
 )
 from precursorwatch.store.stream import purge_incomplete_screenings
 
-#: An incomplete screening older than this was left by a stopped run (ten million lines
-#: stream in well under an hour).
+#: An incomplete screening older than this was left by a stopped run (a running one of any
+#: realistic size ends well before).
 STALE_SCREENING_AGE = timedelta(hours=6)
 
 

@@ -9,8 +9,7 @@ judged (in forked workers, or on a Dask cluster), the next chunk is read and the
 chunk's results go to the sinks, so neither waits for the other. The sinks here:
 
 - :class:`CsvSink`: the CSV report, byte for byte what
-  :class:`~precursorwatch.report.writers.CsvReport` writes, but column-wise (a million lines
-  in about a second);
+  :class:`~precursorwatch.report.writers.CsvReport` writes, but column-wise;
 - :class:`TableSink`: what the terminal table shows (the first lines of each risk tier, and
   the counts);
 - :class:`StoreSink`: the screening saved in the store, its lines committed chunk by chunk and
@@ -39,7 +38,7 @@ from precursorwatch.manifest.read import ManifestInfo, open_manifest
 from precursorwatch.models import Watchlist
 from precursorwatch.report.writers import RISK_ORDER, CsvReport, print_results
 
-#: Lines per chunk: about 250 MB of frames at the peak, whatever the file's size.
+#: Lines per chunk: the peak memory depends on it, not on the file's size.
 CHUNK_ROWS = 200_000
 _PLAIN_NUMBER = re.compile(r"^[0-9]{1,12}$")
 _TEXT_FIELDS = (
@@ -181,14 +180,14 @@ def _malloc_trim() -> Callable[[int], int] | None:
 def _release_freed_memory() -> None:
     """Give the heap pages freed by a chunk back to the system. Each chunk's frames leave
     holes in glibc's heap that later chunks do not fill exactly, so without this the peak
-    grows with the file (+70 MB over ten million lines); with it, it stays flat (~1 ms)."""
+    grows with the file; with it, it stays flat."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
 
 
 def _risk_counts(risk: pd.Series) -> dict[str, int]:
-    """Lines per risk tier, counted in C (a few tiers over a million lines)."""
+    """Lines per risk tier, counted in C."""
     return {
         str(tier): int(count) for tier, count in risk.value_counts(sort=False, dropna=False).items()
     }

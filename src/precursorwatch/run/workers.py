@@ -65,8 +65,7 @@ def group_key(description: str) -> str:
     """What decides a description's part: its case-folded text before any packaging or grade
     words (the whole text when that leaves under three characters). The variants of one
     chemical ("Acetone", "acetone 99 %", "ACETONE, in drums") name one structure; in one
-    part it is parsed and judged once, not once in each worker (4 % of the structures of the
-    1M benchmark)."""
+    part it is parsed and judged once, not once in each worker."""
     text = description.casefold()
     head = _DECORATION.split(text, 1)[0].strip()
     return head if len(head) >= 3 else text
@@ -74,9 +73,9 @@ def group_key(description: str) -> str:
 
 def _take_slot(counter: Any) -> None:
     """Pool initializer: give this worker process the next free OPSIN session number, and
-    switch its cyclic garbage collector off: judging makes no reference cycles (none left
-    after 8,000 bench declarations judged with it off), so it would only walk the worker's
-    new objects, about 3 % of the worker's time; a worker lives for one chunk."""
+    switch its cyclic garbage collector off: judging makes no reference cycles (none are
+    left after bench declarations judged with it off), so it would only walk the worker's
+    new objects; a worker lives for one chunk."""
     global _SLOT
     gc.disable()
     with counter.get_lock():

@@ -69,8 +69,7 @@ def cache_put_many(
     if dialect == "sqlite":
         # Straight to the driver, as the Core insert below would store them (JSON text, naive
         # UTC timestamp text): SQLAlchemy's per-row parameter processing cost more than the
-        # insert (about 3 CPU-s per million-line cold screening, in the parent while the
-        # workers judge).
+        # insert itself, in the parent while the workers judge (bench/README.md).
         stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
         conn = session.connection()
         batch = [(resolver_version, k, json.dumps(v), stamp) for k, v in values.items()]

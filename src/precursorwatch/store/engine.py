@@ -28,9 +28,8 @@ SQLITE_BEGIN_OPTION = "precursorwatch_sqlite_begin"
 
 #: Milliseconds a SQLite connection waits for another process's lock before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-#: Page size of a new SQLite store. The resolution cache of a million-line cold screening
-#: (~140,000 JSON values, 45 MB) is inserted with half the CPU of 4 KiB pages (0.64 against
-#: 1.21 s): its keys are long, and fewer, larger pages split less.
+#: Page size of a new SQLite store: the resolution cache's keys are long, and fewer, larger
+#: pages split less, so its inserts cost less CPU than with 4 KiB pages (bench/README.md).
 SQLITE_PAGE_BYTES = 16_384
 #: Seconds between two tries of ``PRAGMA journal_mode=WAL`` while another process holds the
 #: lock. SQLite answers that pragma SQLITE_BUSY at once, without its busy handler,

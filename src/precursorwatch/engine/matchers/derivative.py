@@ -128,8 +128,7 @@ def _build_targets(index: ListIndex) -> tuple[_Target, ...]:
 
 def could_be_evidence(ident: molecule.Identity, index: ListIndex) -> bool:
     """False only when no product of ``ident``'s parent can be derivative evidence, without
-    running the transforms (30 % of PubChem's structures; the check costs about a seventh of
-    what the transforms cost).
+    running the transforms (a cheap check that spares many ordinary structures them).
 
     A product scores only if it is a top-category or masked listed substance carrying at least
     :data:`MEDIUM_SHARE` of the declared parent (protecting groups aside), and a product keeps

@@ -77,3 +77,17 @@ def test_no_module_is_over_the_limit() -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
     }
     assert long == {}
+
+
+def test_the_architecture_page_names_what_exists() -> None:
+    """Every module path and package the architecture page names is in the tree, and every
+    package of the tree is on the page."""
+    import re
+
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([a-z_]+/(?:[a-z_]+/)?[a-z_]*\.py)`", page))
+    assert named, "the page names no module"
+    missing = sorted(p for p in named if not (PACKAGE / p).is_file() and not (ROOT / p).is_file())
+    assert missing == []
+    packages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    assert sorted(p for p in packages if f"`{p}/`" not in page) == []

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
 PW := $(BIN)/precursorwatch
 
-.PHONY: install demo test lint serve bench stress clean
+.PHONY: install demo test lint serve bench stress redteam clean
 
 install: $(STAMP)
 
@@ -41,6 +41,10 @@ bench: install
 
 stress: install
 	$(BIN)/python bench/stress.py
+
+# A real server on 127.0.0.1, the review of issue 19 and ~50 more hostile cases: held/broken.
+redteam: install
+	$(BIN)/python bench/redteam.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

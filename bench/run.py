@@ -1,26 +1,38 @@
-"""``make bench``: screen generated manifests cold and warm; compare with the naive screener.
+"""``make bench``: the command users type, cold and warm, against the naive screener.
 
-For each size (default 10k, 100k and 1M lines; ``bench/generate.py`` makes them, seeded) and
-each of ``--runs`` runs (default 3; the table gives medians): a fresh SQLite store, a *cold*
-screening (nothing cached), a *warm* one (the same file again: the store's caches filled),
-and the naive screener (``bench/naive.py``) on the same file. Every screening runs in its own
-process, as ``precursorwatch screen FILE -o OUT.csv --no-record --workers N`` does, and
-reports its wall time, peak memory (its own and its workers') and seconds per stage.
+For each size (default 10k, 100k and 1M lines; ``bench/generate.py`` makes them, seeded), each
+*variant* of the command and each of ``--runs`` runs (default 3; the table gives medians): a
+fresh SQLite store, a *cold* screening (nothing cached), a *warm* one (the same file again:
+the store's caches filled), and the naive screener (``bench/naive.py``) on the same file. The
+variants, the default first:
 
-    python bench/run.py [--sizes 10000,100000,1000000] [--runs 3] [--workers 2] [--record]
+- ``default``: ``precursorwatch screen FILE -o OUT.csv``, what users type: the screening
+  recorded in the store, new declarations judged on every core this process may use;
+- ``no-record``: the same with ``--no-record``;
+- ``workers-1``: the same with ``--workers 1``.
+
+Every screening runs the command line's own ``screen`` in a process of its own and reports
+its wall time, peak memory (its own and its workers'), seconds per stage and how much the
+store grew.
+
+    python bench/run.py [--sizes 10000,100000,1000000] [--runs 3]
+                        [--variants default,no-record,workers-1]
 
 Wall time is each process's whole life, from its start to its exit (interpreter, imports,
 store, screening), for the naive screener as for precursorwatch, so the ratio compares like
 with like. The stage columns, seconds inside the screening: read (manifest parsing),
-identify (names, CAS, OPSIN, structures, cache look-ups, opening the store), match (the
-matchers), score (scoring and broadcasting results to lines), write (the CSV report, and the
-store when ``--record``).
+identify (names, CAS, OPSIN, structures, cache look-ups), match (the matchers), score
+(scoring and broadcasting results to lines), write (the CSV report), record (the lines into
+the store). ``store +MB``: what the screening added to the store's file (cold: over a store
+holding only the lists, so the caches count; warm: over the store after the cold run, the
+record of one screening).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -52,29 +64,54 @@ def own_peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def screen_once(manifest: Path, db: str, out: Path, workers: int, record: bool) -> dict[str, Any]:
-    """In this process: screen ``manifest`` to ``out`` as the CLI does; measurements."""
-    from precursorwatch.run.service import make_screener, open_ready_store, screen_file
-    from precursorwatch.run.streaming import CsvSink
-    from precursorwatch.settings import get_settings
+#: The command's options of each variant (the default command first).
+VARIANTS: dict[str, list[str]] = {
+    "default": [],
+    "no-record": ["--no-record"],
+    "workers-1": ["--workers", "1"],
+}
 
+
+def store_bytes(db: str) -> int:
+    """Bytes of a SQLite store's file, once its write-ahead log is written into it."""
+    import sqlite3
+
+    path = Path(db.removeprefix("sqlite:///"))
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def screen_once(manifest: Path, db: str, out: Path, options: list[str]) -> dict[str, Any]:
+    """In this process: ``precursorwatch screen MANIFEST -o OUT --db DB OPTIONS`` through the
+    command line's own code; its measurements."""
+    import precursorwatch.run.service as service
+    from precursorwatch.cli import app
+
+    seen: dict[str, Any] = {}
+    screen_file = service.screen_file
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        done = seen["done"] = screen_file(*args, **kwargs)
+        return done
+
+    service.screen_file = counted  # type: ignore[assignment]
     t0 = time.perf_counter()
-    store = open_ready_store(get_settings(database_url=db))
-    screener = make_screener(store, workers=workers)
-    setup = time.perf_counter() - t0
-    with out.open("w", encoding="utf-8") as fh:
-        done = screen_file(
-            manifest,
-            store=store,
-            screener=screener,
-            keep_results=False,
-            record=record,
-            sinks=[CsvSink(fh)],
-        )
+    code = app(
+        ["screen", str(manifest), "-o", str(out), "--db", db, *options], standalone_mode=False
+    )
     wall = time.perf_counter() - t0
+    if code not in (0, 1) or "done" not in seen:
+        raise RuntimeError(f"precursorwatch screen exited {code}")
     # forked workers report their own peak; OPSIN's JVMs (exec'd from here) at most this
     # process's peak as they started, which own_peak_mib already counts
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    kids = children.ru_maxrss / 1024
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    done = seen["done"]
     s = done.seconds
     return {
         "wall": wall,
@@ -82,10 +119,15 @@ def screen_once(manifest: Path, db: str, out: Path, workers: int, record: bool) 
         "flagged": done.flagged_count,
         "peak_mb": max(own_peak_mib(), kids),
         "read": s.get("read", 0.0),
-        "identify": s.get("identify", 0.0) + setup,
+        "identify": s.get("identify", 0.0),
         "match": s.get("match", 0.0),
         "score": s.get("score", 0.0) + s.get("broadcast", 0.0),
-        "write": s.get("CsvSink", 0.0) + s.get("StoreSink", 0.0),
+        "write": s.get("CsvSink", 0.0),
+        "record": s.get("StoreSink", 0.0),
+        # CPU seconds of this process and of its workers and JVMs (the machine's load shows
+        # in the wall time, much less in these)
+        "cpu": own.ru_utime + own.ru_stime,
+        "cpu_children": children.ru_utime + children.ru_stime,
     }
 
 
@@ -118,56 +160,83 @@ def naive_once(manifest: Path, out: Path) -> float:
     return time.perf_counter() - t0
 
 
-def bench(
-    sizes: list[int], runs: int, workers: int, record: bool, tmp: Path
-) -> list[dict[str, Any]]:
-    """Every size, cold and warm, ``runs`` times; one row of medians per size and state."""
+def empty_store_bytes(tmp: Path) -> int:
+    """Bytes of a new store holding only the bundled lists (what a cold run starts from)."""
+    from precursorwatch.run.service import open_ready_store
+    from precursorwatch.settings import get_settings
+
+    db = f"sqlite:///{tmp / 'empty.sqlite'}"
+    open_ready_store(get_settings(database_url=db)).dispose()
+    size = store_bytes(db)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp / 'empty.sqlite'}{suffix}").unlink(missing_ok=True)
+    return size
+
+
+def bench(sizes: list[int], runs: int, variants: list[str], tmp: Path) -> list[dict[str, Any]]:
+    """Every size and variant, cold and warm, ``runs`` times; one row of medians per size,
+    variant and state."""
     sys.path.insert(0, str(HERE))
     from generate import generate
 
+    empty = empty_store_bytes(tmp)
     rows = []
     for size in sizes:
         manifest = tmp / f"manifest-{size}.csv"
         generate(manifest, size, seed=7)
-        found: dict[str, list[dict[str, Any]]] = {"cold": [], "warm": []}
+        found: dict[tuple[str, str], list[dict[str, Any]]] = {}
         naive: list[float] = []
         for run in range(runs):
-            db = f"sqlite:///{tmp / f'store-{size}-{run}.sqlite'}"
-            for state in ("cold", "warm"):
-                args = ["--one", str(manifest), db, str(tmp / "out.csv"), str(workers)]
-                found[state].append(_child([*args, "1" if record else "0"]))
-                sys.stderr.write(
-                    f"{size} {state} run {run + 1}: {found[state][-1]['wall']:.2f} s\n"
-                )
+            for variant in variants:
+                path = tmp / f"store-{size}-{run}-{variant}.sqlite"
+                db = f"sqlite:///{path}"
+                before = empty
+                for state in ("cold", "warm"):
+                    args = ["--one", str(manifest), db, str(tmp / "out.csv"), *VARIANTS[variant]]
+                    result = _child(args)
+                    after = store_bytes(db)
+                    result["store_mb"] = (after - before) / 1e6
+                    before = after
+                    found.setdefault((variant, state), []).append(result)
+                    sys.stderr.write(
+                        f"{size} {variant} {state} run {run + 1}: {result['wall']:.2f} s, "
+                        f"store +{result['store_mb']:.1f} MB\n"
+                    )
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
             naive.append(naive_once(manifest, tmp / "naive.csv"))
-            (tmp / f"store-{size}-{run}.sqlite").unlink(missing_ok=True)
         naive_s = statistics.median(naive)
-        for state, results in found.items():
-            row: dict[str, Any] = {"lines": size, "state": state}
-            for key in ("wall", "peak_mb", "read", "identify", "match", "score", "write"):
+        for (variant, state), results in found.items():
+            row: dict[str, Any] = {"lines": size, "variant": variant, "state": state}
+            for key in (*_STAGES, "wall", "peak_mb", "store_mb", "cpu", "cpu_children"):
                 row[key] = statistics.median(r[key] for r in results)
+            row["walls"] = [r["wall"] for r in results]
             row["flagged"] = results[0]["flagged"]
             row["naive"] = naive_s
+            row["naives"] = naive
             rows.append(row)
         manifest.unlink(missing_ok=True)
     return rows
 
 
-def table(rows: list[dict[str, Any]], runs: int, workers: int) -> str:
+_STAGES = ("read", "identify", "match", "score", "write", "record")
+
+
+def table(rows: list[dict[str, Any]], runs: int) -> str:
     """The markdown table of :func:`bench` rows."""
     head = (
-        "| lines | run | wall s | lines/s | peak MB | read | identify | match | score | write "
-        "| naive s | x naive |\n|" + " --- |" * 12
+        "| lines | command | run | wall s | lines/s | peak MB | read | identify | match | score "
+        "| write | record | store +MB | naive s | x naive |\n|" + " --- |" * 15
     )
     out = [head]
     for r in rows:
+        stages = " | ".join(f"{r[k]:.2f}" for k in _STAGES)
         out.append(
-            f"| {r['lines']:,} | {r['state']} | {r['wall']:.2f} | {r['lines'] / r['wall']:,.0f} "
-            f"| {r['peak_mb']:.0f} | {r['read']:.2f} | {r['identify']:.2f} | {r['match']:.2f} "
-            f"| {r['score']:.2f} | {r['write']:.2f} | {r['naive']:.2f} "
-            f"| {r['wall'] / r['naive']:.1f} |"
+            f"| {r['lines']:,} | {r['variant']} | {r['state']} | {r['wall']:.2f} "
+            f"| {r['lines'] / r['wall']:,.0f} | {r['peak_mb']:.0f} | {stages} "
+            f"| {r['store_mb']:.1f} | {r['naive']:.2f} | {r['wall'] / r['naive']:.1f} |"
         )
-    out.append(f"\nmedians of {runs} runs, --workers {workers}")
+    out.append(f"\nmedians of {runs} runs; default = `precursorwatch screen FILE -o OUT.csv`")
     return "\n".join(out)
 
 
@@ -192,21 +261,28 @@ def main(argv: list[str] | None = None) -> int:
     """Command line; ``--one`` is the per-process measurement the parent runs."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--one":
-        manifest, db, out, workers, record = argv[1:6]
-        result = screen_once(Path(manifest), db, Path(out), int(workers), record == "1")
+        manifest, db, out = argv[1:4]
+        result = screen_once(Path(manifest), db, Path(out), argv[4:])
         sys.stdout.write(json.dumps(result) + "\n")
         return 0
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10000,100000,1000000")
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--record", action="store_true", help="also keep every line in the store")
+    p.add_argument("--variants", default=",".join(VARIANTS), help="default,no-record,workers-1")
+    p.add_argument("--json", type=Path, help="also write the rows here")
     a = p.parse_args(argv)
     sizes = [int(x) for x in a.sizes.split(",") if x]
+    variants = [v for v in a.variants.split(",") if v]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        p.error(f"unknown variants {unknown}: choose from {', '.join(VARIANTS)}")
     sys.stdout.write(prepare() + "\n")
+    sys.stdout.write(f"cores this process may use: {len(os.sched_getaffinity(0))}\n")
     with tempfile.TemporaryDirectory(prefix="pw-bench-") as tmp:
-        rows = bench(sizes, a.runs, a.workers, a.record, Path(tmp))
-    sys.stdout.write(table(rows, a.runs, a.workers) + "\n")
+        rows = bench(sizes, a.runs, variants, Path(tmp))
+    if a.json is not None:
+        a.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    sys.stdout.write(table(rows, a.runs) + "\n")
     return 0
 
 

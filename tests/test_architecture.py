@@ -20,7 +20,7 @@ MAX_MODULE_LINES = 500
 def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
     """``lint-imports`` with the project's contracts on the package under ``tree/src``."""
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", "--config", str(ROOT / "pyproject.toml")],
+        [str(LINT_IMPORTS), "--no-cache", str(ROOT / "pyproject.toml")],
         cwd=tree,
         env={"PYTHONPATH": str(tree / "src"), "PATH": "/usr/bin:/bin"},
         capture_output=True,

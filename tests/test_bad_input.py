@@ -175,7 +175,10 @@ def test_pathological_structure_is_screened_in_under_a_second(
     start = time.perf_counter()
     out = screener.screen_frame(pd.DataFrame({"description": [description], "smiles": [smiles]}))
     elapsed = time.perf_counter() - start
-    assert len(out) == 1 and out["risk"][0] == "none"
+    # not flagged; a structure too large to compare, under a description that names nothing,
+    # was not screened, so it is unidentified (low) rather than clear (none)
+    assert len(out) == 1 and not out["flagged"][0]
+    assert (out["risk"][0], out["match_type"][0]) in {("none", ""), ("low", "unidentified")}
     assert elapsed < 1.0, f"{description}: {elapsed:.2f} s"
 
 

@@ -29,14 +29,20 @@ def test_generator_is_seeded_and_realistic(tmp_path: Path) -> None:
     assert 0.25 < no_cas < 0.42
 
 
-def test_bench_runs_cold_warm_and_naive_on_2000_lines(tmp_path: Path) -> None:
-    rows = bench([2_000], runs=1, workers=1, record=False, tmp=tmp_path)
-    assert [r["state"] for r in rows] == ["cold", "warm"]
+def test_bench_runs_the_default_command_first_then_variants_and_naive(tmp_path: Path) -> None:
+    rows = bench([2_000], runs=1, variants=["default", "no-record"], tmp=tmp_path)
+    assert [(r["variant"], r["state"]) for r in rows] == [
+        ("default", "cold"), ("default", "warm"), ("no-record", "cold"), ("no-record", "warm"),
+    ]  # fmt: skip
     for r in rows:
         assert r["wall"] > 0 and r["naive"] > 0 and r["peak_mb"] > 0
         assert r["flagged"] > 0
-    text = table(rows, 1, 1)
-    assert "| 2,000 | cold |" in text and "x naive" in text
+    recorded = {r["state"]: r for r in rows if r["variant"] == "default"}
+    unrecorded = {r["state"]: r for r in rows if r["variant"] == "no-record"}
+    assert recorded["warm"]["store_mb"] > 0 and recorded["warm"]["record"] > 0
+    assert unrecorded["warm"]["record"] == 0 and unrecorded["warm"]["store_mb"] < 0.5
+    text = table(rows, 1)
+    assert "| 2,000 | default | cold |" in text and "x naive" in text
 
 
 def test_a_screening_process_does_not_report_the_peak_of_its_parent() -> None:

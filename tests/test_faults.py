@@ -100,8 +100,8 @@ def test_sigkill_during_a_screening_save_leaves_no_half_screening(tmp_path: Path
                 get_screening(session=session, screening_id=screening_id)
         leftover = session.execute(
             text(
-                "SELECT count(*) FROM screening_line WHERE screening_id NOT IN "
-                "(SELECT id FROM screening WHERE complete)"
+                "SELECT coalesce(sum(line_count), 0) FROM screening_block WHERE screening_id "
+                "NOT IN (SELECT id FROM screening WHERE complete)"
             )
         ).scalar_one()
     assert len(shown) + len(hidden) <= 3 and {s.screening_id for s in shown}.isdisjoint(hidden)
@@ -113,7 +113,9 @@ def test_sigkill_during_a_screening_save_leaves_no_half_screening(tmp_path: Path
     assert again.returncode == 1, again.stderr
     with store.session() as session:
         after = list_screenings(session=session)
-        stored_lines = session.execute(text("SELECT count(*) FROM screening_line")).scalar_one()
+        stored_lines = session.execute(
+            text("SELECT coalesce(sum(line_count), 0) FROM screening_block")
+        ).scalar_one()
     assert len(after) == len(shown) + 1 and after[0].lines == lines
     assert stored_lines == lines * len(after) + leftover
     print(

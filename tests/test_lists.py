@@ -51,6 +51,34 @@ INORGANICS = {
     "iodine",
     "hydriodic-acid",
     "hypophosphorous-acid",
+    "sodium-permanganate",
+}
+#: What the December 2026 audit (../shared/reference/law_updates_2026.md) added to the facts of
+#: substances.csv: new substances with their lists, and lists added to reference substances.
+NEW_EU_CAT1_2026 = (
+    "3-chloropropiophenone",
+    "2-bromo-3-chloropropiophenone",
+    "3-methylpropiophenone",
+    "2-bromo-3-methylpropiophenone",
+    "4-methylpropiophenone",
+    "2-bromo-4-methylpropiophenone",
+    "4-chloropropiophenone",
+    "2-bromo-4-chloropropiophenone",
+    "phenyl-2-nitropropene",
+    "1s-2r-chloroephedrine",
+)
+LAW_UPDATES_2026_SUBSTANCES: dict[str, frozenset[str]] = {
+    **{key: frozenset({"EU-CAT1"}) for key in NEW_EU_CAT1_2026},
+    "methyl-isobutyl-ketone": frozenset({"US-DEA-L2"}),
+    "sodium-permanganate": frozenset({"US-DEA-L2"}),
+}
+LAW_UPDATES_2026_LISTINGS: dict[str, frozenset[str]] = {
+    **{
+        key: frozenset({"US-DEA-L2"})
+        for key in ("potassium-permanganate", "methyl-ethyl-ketone", "toluene")
+    },
+    **{key: frozenset({"US-DEA-L2"}) for key in ("hydrochloric-acid", "sulphuric-acid")},
+    **{key: frozenset({"US-DEA-L1"}) for key in ("bmk-glycidic-acid", "bmk-methyl-glycidate")},
 }
 
 
@@ -118,11 +146,15 @@ def test_salt_footnote_excludes_hydrochloric_and_sulphuric_acid(wl: Watchlist) -
 
 def test_every_reference_substance_is_bundled_with_its_facts(wl: Watchlist) -> None:
     rows = _reference_rows()
-    assert {r["key"] for r in rows} == set(wl.substances)
+    assert {r["key"] for r in rows} | set(LAW_UPDATES_2026_SUBSTANCES) == set(wl.substances)
+    for key, expected in LAW_UPDATES_2026_SUBSTANCES.items():
+        assert set(wl.list_codes_for(key)) == expected, key
     for row in rows:
         sub = wl.substances[row["key"]]
         assert sub.cas == row["cas"], row["key"]
-        codes = set(row["lists"].split(";"))
+        codes = set(row["lists"].split(";")) | LAW_UPDATES_2026_LISTINGS.get(
+            row["key"], frozenset()
+        )
         assert set(wl.list_codes_for(row["key"])) == codes, row["key"]
         if row["key"] in INORGANICS:
             assert sub.smiles == "" and sub.inchikey == "", row["key"]

@@ -351,16 +351,19 @@ def test_inch_marks_and_stray_quotes_keep_their_lines(tmp_path: Path) -> None:
 
 
 def test_fast_parser_hands_over_to_the_row_path_on_a_row_it_cannot_take() -> None:
-    """The C parser meets a too-long row the pre-scan let through: no row is lost or doubled."""
+    """The fast reader meets a ragged row the pre-scan let through: no row is lost or
+    doubled, and the too-long row is reported."""
     import dataclasses
 
     from precursorwatch.manifest.clean import Finisher as _Finisher
-    from precursorwatch.manifest.read import _csv_fast, _open
+    from precursorwatch.manifest.csv import csv_chunks
+    from precursorwatch.manifest.layout import detect_layout
 
-    layout, _ = _open(DATA / "ragged.csv", "ragged.csv", None)
+    layout, _ = detect_layout(DATA / "ragged.csv", "ragged.csv", None)
     assert layout.ragged
     lying = dataclasses.replace(layout, ragged=False, blank_rows=True)
-    frames = list(_csv_fast(DATA / "ragged.csv", lying, _Finisher(lying), chunk_rows=1))
+    finisher = _Finisher(lying)
+    frames = [finisher.finish(c) for c in csv_chunks(DATA / "ragged.csv", lying, chunk_rows=1)]
     df = pd.concat(frames, ignore_index=True)
     assert list(df["row"]) == [1, 2, 3, 4]
     assert list(df["description"])[2:] == ["Methyl ethyl ketone", "Sulphuric acid"]

@@ -18,7 +18,8 @@ from precursorwatch.cli import app
 from precursorwatch.errors import ManifestError
 from precursorwatch.lists.load import bundled_lists_dir, load_bundled
 from precursorwatch.manifest.read import read_manifest
-from precursorwatch.report.writers import csv_text, print_table
+from precursorwatch.report.terminal import TableSink, print_table
+from precursorwatch.report.writers import csv_text
 from precursorwatch.run.screener import Screener
 from precursorwatch.run.service import (
     StoreResolutionCache,
@@ -27,7 +28,7 @@ from precursorwatch.run.service import (
     open_ready_store,
     screen_file,
 )
-from precursorwatch.run.streaming import CsvSink, StoreSink, TableSink, stream_screen
+from precursorwatch.run.streaming import CsvSink, StoreSink, stream_screen
 from precursorwatch.settings import get_settings
 from precursorwatch.store import get_screening, list_screenings, save_screening
 

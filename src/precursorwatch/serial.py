@@ -124,13 +124,32 @@ def substance_from_dict(data: Mapping[str, Any]) -> Substance:
     return from_json(Substance, data)
 
 
+#: Date fields of lists, entries and thresholds that the hash leaves out while empty, so a list
+#: without dates keeps the hash it had before lists had dates (no new version on upgrade).
+_OPTIONAL_DATE_FIELDS = ("applies_from", "applies_until", "act", "removed_by")
+
+
+def _drop_empty_dates(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if not (k in _OPTIONAL_DATE_FIELDS and v == "")}
+
+
 def content_hash(listdef: ListDef, substances: Mapping[str, Substance]) -> str:
     """SHA-256 of a list's content and of every substance its entries name.
 
     The list's own ``content_hash`` and ``version`` fields are left out: they describe the
-    stored version, not its content. Substances the list does not name do not count.
+    stored version, not its content; so are empty date fields. Substances the list does not
+    name do not count.
     """
-    body = listdef_to_dict(dataclasses.replace(listdef, content_hash="", version=0))
+    body = _drop_empty_dates(
+        listdef_to_dict(dataclasses.replace(listdef, content_hash="", version=0))
+    )
+    body["entries"] = [
+        {
+            **_drop_empty_dates(entry),
+            "thresholds": [_drop_empty_dates(t) for t in entry["thresholds"]],
+        }
+        for entry in body["entries"]
+    ]
     keys = sorted({e.substance_key for e in listdef.entries})
     named = {k: substance_to_dict(substances[k]) for k in keys if k in substances}
     text = json.dumps({"list": body, "substances": named}, sort_keys=True, ensure_ascii=False)

@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     opsin_timeout_s: float = Field(
         default=60.0, description="Time limit of one OPSIN batch call, in seconds."
     )
+    screen_workers: int = Field(
+        default=1,
+        description="Worker processes of the server that screen uploads and re-screens "
+        "(0: in the server's own process).",
+    )
+    alert_window_days: int = Field(
+        default=180,
+        ge=1,
+        description="Days of a consignee's shipments the cross-line alerts look back over.",
+    )
 
     def resolved_database_url(self) -> str:
         """The URL to connect to: the setting, or the SQLite file in ``data_dir``."""

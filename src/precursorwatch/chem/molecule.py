@@ -40,6 +40,30 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol | None, str]:
     return mol, ""
 
 
+#: InChI strings longer than this are refused before parsing (as SMILES are: user text can
+#: be megabytes; an InChI of :data:`MAX_HEAVY_ATOMS` atoms needs far fewer characters).
+MAX_INCHI_CHARS = 20 * 200
+
+
+def smiles_from_inchi(inchi: str) -> tuple[str | None, str]:
+    """The canonical SMILES of a (standard or non-standard) InChI, and ``''``; or ``None``
+    and why it cannot be read (truncated, a broken layer, no atoms). Never raises."""
+    text = inchi.strip()
+    if not text.startswith("InChI="):
+        return None, "not an InChI (it must start with 'InChI=')"
+    if len(text) > MAX_INCHI_CHARS:
+        return None, f"InChI of {len(text):,} characters (limit {MAX_INCHI_CHARS:,})"
+    with quiet_rdkit():
+        try:
+            mol = Chem.MolFromInchi(text, sanitize=True, removeHs=True)
+        except Exception:
+            mol = None
+        if mol is None or mol.GetNumAtoms() == 0:
+            return None, "RDKit cannot read it (a truncated InChI or a broken layer)"
+        smiles = Chem.MolToSmiles(mol)
+    return (smiles, "") if smiles else (None, "it gives no structure")
+
+
 def _shown(smiles: str) -> str:
     """``smiles`` quoted for a message, cut after 60 characters (user text can be megabytes)."""
     text = smiles.strip()

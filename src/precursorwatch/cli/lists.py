@@ -67,6 +67,14 @@ def lists_import(
     confidential: Annotated[
         bool, typer.Option("--confidential", help="Hide from operators.")
     ] = False,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Make a confidential list public (without it, a new version of a "
+            "confidential list stays confidential).",
+        ),
+    ] = False,
     code: Annotated[str | None, typer.Option("--code", help="List code for a CSV list.")] = None,
     db: DbOption = None,
 ) -> None:
@@ -74,12 +82,13 @@ def lists_import(
     from precursorwatch.run.service import import_list_file
 
     with errors():
+        if confidential and public:
+            raise PrecursorWatchError("give --confidential or --public, not both")
         if not file.is_file():
             raise PrecursorWatchError(f"{file}: no such file")
         store = open_store(db)
-        outcome = import_list_file(
-            store, file, code=code, confidential=True if confidential else None, actor="cli"
-        )
+        flag = True if confidential else (False if public else None)
+        outcome = import_list_file(store, file, code=code, confidential=flag, actor="cli")
     out.print(
         f"{outcome.code}: {outcome.status} (version {outcome.version}, "
         f"hash {outcome.content_hash[:12]})",
@@ -206,6 +215,15 @@ def substance(
         if s.hs_codes:
             out.print(f"  HS {', '.join(s.hs_codes)}", highlight=False)
         for e in wl.entries_for(s.key):
+            listdef = wl.lists[e.list_code]
+            start, act = listdef.entry_from(e), listdef.entry_act(e)
+            dated = (f" from {start}{'' if e.applies_from else ' or before'}" if start else "") + (
+                f" ({act})" if act else ""
+            )
+            if e.applies_until:
+                dated += f", until {e.applies_until}" + (
+                    f" ({e.removed_by})" if e.removed_by else ""
+                )
             thr = "; ".join(
                 f"{t.quantity:g} {t.unit}{' per ' + t.per if t.per else ''}"
                 f"{' (' + t.note + ')' if t.note else ''}"
@@ -215,10 +233,22 @@ def substance(
                 f"  {e.list_code} ({LIST_LABELS.get(e.list_code, e.list_code)})"
                 f"{' category ' + e.category if e.category else ''}"
                 f"{' covers ' + ', '.join(e.covers) if e.covers else ''}"
-                f"{' threshold ' + thr if thr else ''}",
+                f"{' threshold ' + thr if thr else ''}"
+                f"{dated}",
                 highlight=False,
             )
+        for note in unconfirmed_facts(s.notes):
+            out.print(f"  not confirmed by a stored source: {note}", highlight=False)
         names = s.all_names()
         out.print(
             f"  names: {', '.join(names[:30])}{' …' if len(names) > 30 else ''}", highlight=False
         )
+
+
+def unconfirmed_facts(notes: str) -> list[str]:
+    """The sentences of a substance's notes that say a fact is not confirmed (the list files
+    mark them "UNCONFIRMED"), so that whoever reads the substance sees them."""
+    import re
+
+    sentences = re.split(r"(?<=[.;])\s+", notes or "")
+    return [s.strip() for s in sentences if "unconfirmed" in s.casefold()]

@@ -21,6 +21,7 @@ from precursorwatch.cli.common import (
     print_summaries,
     settings_for,
 )
+from precursorwatch.cli.law import day_option
 from precursorwatch.errors import PrecursorWatchError
 
 
@@ -67,7 +68,11 @@ def screen(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the report here.")
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="csv | json | xlsx | table")] = "",
+    format: Annotated[str, typer.Option("--format", help="csv | json | xlsx | html | table")] = "",
+    all_lines: Annotated[
+        bool,
+        typer.Option("--all", help="Table: list every line, not only the flagged ones."),
+    ] = False,
     map: Annotated[list[str] | None, typer.Option("--map", help="field=Header override.")] = None,
     no_opsin: Annotated[
         bool, typer.Option("--no-opsin", help="Do not parse systematic names.")
@@ -76,12 +81,25 @@ def screen(
         bool, typer.Option("--no-record", help="Do not keep the screening in the store.")
     ] = False,
     workers: Annotated[
-        int, typer.Option("--workers", min=1, help="Processes judging new declarations.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes judging new declarations (default: every core this process may "
+            "use; 1 judges in this process).",
+        ),
+    ] = None,
     dask: Annotated[
         str | None,
         typer.Option(
             "--dask", help="Screen on a Dask cluster (scheduler ADDRESS, e.g. tcp://h:8786)."
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Apply the lists as they stood on this day, YYYY-MM-DD (default: today).",
         ),
     ] = None,
     db: DbOption = None,
@@ -90,12 +108,14 @@ def screen(
 
     CSV and table output stream: a file of any size is screened in bounded memory.
     """
-    from rich.progress import Progress
-
     from precursorwatch.manifest.read import parse_mapping
+    from precursorwatch.report.alerts import print_alerts
+    from precursorwatch.report.terminal import TableSink
     from precursorwatch.report.writers import FORMATS, json_lines, write_xlsx
-    from precursorwatch.run.service import make_screener, screen_file
-    from precursorwatch.run.streaming import CsvSink, DaskScreener, TableSink
+    from precursorwatch.run.alerts import AlertRules, AlertSink, alert_json, file_alerts
+    from precursorwatch.run.progress import ScreeningProgress
+    from precursorwatch.run.service import default_workers, make_screener, screen_file
+    from precursorwatch.run.streaming import CsvSink, DaskScreener
 
     fmt = format or (output.suffix.lstrip(".").lower() if output else "table")
     if fmt not in FORMATS:
@@ -113,19 +133,34 @@ def screen(
                     f"{input}: no such file; give a .csv, .tsv or .xlsx manifest"
                 )
             mapping = parse_mapping(map or [])
+            day = day_option(as_of, "--as-of")
             settings = settings_for(db)
             store = open_store(db)
             screener: Any = make_screener(
                 store,
                 use_opsin=not no_opsin,
                 opsin_timeout_s=settings.opsin_timeout_s,
-                workers=workers,
+                workers=workers or default_workers(),
+                as_of=day,
             )
+            unknown = screener.watchlist.unknown_on(screener.as_of)
+            if unknown:
+                err.print(
+                    f"warning: the lists {', '.join(unknown)} are not known for "
+                    f"{screener.as_of}: their data starts later, so only their dated entries "
+                    "are applied",
+                    highlight=False,
+                )
             if dask:
                 screener = DaskScreener(dask, screener.watchlist, use_opsin=not no_opsin)
                 stack.callback(screener.close)
-            table = TableSink() if fmt == "table" else None
+            table = TableSink(show_all=all_lines) if fmt == "table" else None
             sinks: list[Any] = [table] if table is not None else []
+            alerting = None
+            if fmt in ("json", "table"):  # the formats that show cross-line alerts
+                rules = AlertRules.for_watchlist(screener.watchlist, settings.alert_window_days)
+                alerting = AlertSink(rules)
+                sinks.append(alerting)
             if fmt == "csv":
                 stream = (
                     stack.enter_context(partial.open("w", encoding="utf-8"))
@@ -133,18 +168,27 @@ def screen(
                     else sys.stdout
                 )
                 sinks.append(CsvSink(stream))
-            with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
-                task = progress.add_task(f"screening {input.name}", total=None)
-                done = screen_file(
-                    input,
-                    store=store,
-                    screener=screener,
-                    mapping=mapping,
-                    record=not no_record,
-                    on_chunk=lambda n: progress.advance(task, n),
-                    keep_results=not streamed,
-                    sinks=sinks,
+            progress = ScreeningProgress()
+            if err.is_terminal:  # never when piped: a bar, shown once it takes a while
+                progress.count_lines_of(input)
+                stack.enter_context(ProgressBar(err, f"screening {input.name}", progress))
+            done = screen_file(
+                input,
+                store=store,
+                screener=screener,
+                mapping=mapping,
+                record=not no_record,
+                keep_results=not streamed,
+                sinks=sinks,
+                progress=progress,
+            )
+            found, alerts = None, []
+            if alerting is not None:
+                columns = done.info.columns if done.info is not None else {}
+                found = file_alerts(
+                    store, alerting, columns=columns, screening_id=done.screening_id
                 )
+                alerts = [alert_json(a, alerting.rules.book) for a in found.alerts]
         if partial is not None and output is not None:
             partial.replace(output)
     finally:
@@ -153,10 +197,18 @@ def screen(
     frame = done.frame
     if table is not None:
         table.print(out)
+        if found is not None and not found.notices:
+            print_alerts(out, alerts)
+        for notice in found.notices if found else ():
+            err.print(f"notice: {notice}", highlight=False)
     elif fmt == "xlsx" and output is not None:
         write_xlsx(frame, output, done.lines)
+    elif fmt == "html":
+        _write_html(input, done, screener, output)
     elif fmt == "json":
-        text = json.dumps({"screening_id": done.screening_id, "lines": json_lines(frame)}, indent=1)
+        notices = list(found.notices) if found else []
+        body = {"screening_id": done.screening_id, "lines": json_lines(frame)}
+        text = json.dumps({**body, "alerts": alerts, "notices": notices}, indent=1)
         if output is None:
             sys.stdout.write(text)
         else:
@@ -167,6 +219,95 @@ def screen(
             highlight=False,
         )
     raise typer.Exit(1 if done.flagged_count else 0)
+
+
+class ProgressBar:
+    """A screening's progress on a terminal: a bar of the lines read against the total (when
+    known), the lines screened and the time, shown only once the screening has taken
+    ``delay`` seconds and gone when it ends. Use it as a context manager."""
+
+    #: Seconds before the bar appears: a quick screening shows none.
+    DELAY_S = 2.0
+
+    def __init__(
+        self, console: Any, description: str, progress: Any, *, delay: float = DELAY_S
+    ) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = self
+
+        class _Later(Progress):
+            def get_renderables(self) -> Any:
+                if bar.task is not None and bar.shown():
+                    bar.sync()
+                    yield from super().get_renderables()
+
+        self.progress = progress
+        self.delay = delay
+        self.task: Any = None
+        self.display = _Later(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.display.add_task(description, total=None, counts="")
+
+    def shown(self) -> bool:
+        """True once the screening has run ``delay`` seconds (and until it is done)."""
+        return not self.progress.done and self.progress.seconds >= self.delay
+
+    def counts(self) -> str:
+        """What the bar says: lines read (of the total when known) and lines screened."""
+        p = self.progress
+        read = f"{p.read:,}" if p.total is None else f"{p.read:,}/{p.total:,}"
+        return f"{read} lines read, {p.judged:,} screened"
+
+    def sync(self) -> None:
+        """Bring the bar up to the screening's counts."""
+        p = self.progress
+        self.display.update(self.task, completed=p.read, total=p.total, counts=self.counts())
+
+    def __enter__(self) -> ProgressBar:
+        self.display.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.display.stop()
+
+
+def _write_html(input: Path, done: Any, screener: Any, output: Path | None) -> None:
+    """The HTML report the web offers as report.html, of a screening done here."""
+    from collections import Counter
+
+    from precursorwatch.report.html import (
+        ReportSummary,
+        render_report_html,
+        report_rows,
+        structure_picture,
+    )
+    from precursorwatch.run.service import file_sha256
+
+    watchlist = screener.watchlist
+    by_risk = Counter(r.risk for r in done.results)
+    summary = ReportSummary(
+        input_name=input.name,
+        input_hash=file_sha256(input),
+        actor="cli",
+        lines=done.line_count,
+        flagged=done.flagged_count,
+        by_risk={risk: by_risk[risk] for risk in ("high", "medium", "low", "none")},
+        list_versions=watchlist.versions(),
+        screening_id=done.screening_id,
+    )
+    rows = report_rows(done.lines, done.results, structure_picture(watchlist.substances))
+    text = render_report_html(summary, rows)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 @app.command()

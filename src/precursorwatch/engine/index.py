@@ -12,9 +12,11 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TypeVar
 
 from precursorwatch.chem import molecule
+from precursorwatch.engine.dates import Pending, pending_listings
 from precursorwatch.identify.normalise import compact, fold, fold_variants, normalise_hs
 from precursorwatch.models import ListEntry, Substance, Watchlist
 
@@ -75,6 +77,10 @@ class ListIndex:
     fuzzy_keys: list[str] = field(default_factory=list)
     compositions: set[str] = field(default_factory=set)
     max_name_tokens: int = 1
+    #: The day whose law the index holds (None: every entry of the watchlist).
+    as_of: date | None = None
+    #: Substances listed only after :attr:`as_of`, with those listings (engine.dates).
+    pending: dict[str, tuple[Pending, ...]] = field(default_factory=dict)
     _codes: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _derived: dict[str, Any] = field(default_factory=dict, repr=False)
     _token: int = field(default_factory=lambda: next(_TOKENS), repr=False)
@@ -147,10 +153,16 @@ def _add(table: dict[str, set[str]], name: str, key: str) -> None:
         table.setdefault(variant, set()).add(key)
 
 
-def build_index(watchlist: Watchlist) -> ListIndex:
-    """Build every look-up table of ``watchlist`` (about 0.1 s for the bundled lists)."""
-    index = ListIndex(watchlist)
-    listed = {e.substance_key for d in watchlist.lists.values() for e in d.entries}
+def build_index(watchlist: Watchlist, *, as_of: date | None = None) -> ListIndex:
+    """Build every look-up table of ``watchlist``; with ``as_of``, of the lists as they applied
+    that day, where substances listed only later are still recognised (their listings in
+    :attr:`ListIndex.pending`) but carry no list code."""
+    pending: dict[str, tuple[Pending, ...]] = {}
+    if as_of is not None:
+        pending = pending_listings(watchlist, as_of)
+        watchlist = watchlist.as_of(as_of)
+    index = ListIndex(watchlist, as_of=as_of, pending=pending)
+    listed = {e.substance_key for d in watchlist.lists.values() for e in d.entries} | set(pending)
     by_cas: dict[str, list[CasHit]] = defaultdict(list)
     fuzzy: dict[str, str] = {}
     for key in sorted(listed):

@@ -3,7 +3,8 @@
 This is the whole decision, read top to bottom: :func:`judge` runs the matchers of
 :data:`~precursorwatch.engine.matchers.MATCHERS` on what was declared (description, CAS
 numbers, HS code, structures), adds the notes of what could not be read, and scores the
-evidence (:func:`~precursorwatch.engine.scoring.score_line`). It is a function of the
+evidence (:func:`verdict`: :func:`~precursorwatch.engine.scoring.score_line` under the triage
+rules of :mod:`~precursorwatch.engine.triage`). It is a function of the
 declaration and the list index: no files, no database, no processes, no clocks. Whoever
 runs it (:mod:`precursorwatch.run`) adds memos, caches, workers and timings from outside.
 
@@ -51,7 +52,36 @@ def judge(
     Never raises on what a user declared: what could not be read becomes a note in the result.
     """
     evidence = collect_evidence(declared, index, structure_evidence=structure_evidence)
-    return score_line(evidence, index, notes=declared_notes(declared))
+    return verdict(declared, evidence, index)
+
+
+def verdict(declared: Declared, evidence: list[Evidence], index: ListIndex) -> LineResult:
+    """The scored result of ``declared`` from its ``evidence``: the notes of what could not be
+    read, and whether anything identified a chemical, go with it."""
+    return score_line(
+        evidence,
+        index,
+        notes=declared_notes(declared),
+        identified=is_identified(declared),
+        hs=declared.hs,
+        described=bool(declared.description is not None and declared.description.text.strip()),
+    )
+
+
+def is_identified(declared: Declared) -> bool:
+    """Whether anything declared identifies a chemical, listed or not: a valid CAS number (in
+    its field or in the description), a readable structure, or a component of the description
+    that a resolver knew or that is close to a listed name. False for "white powder",
+    "samples", "N/A" or an empty description without a CAS number (triage rule unidentified).
+    """
+    if any(r.valid for r in declared.cas):
+        return True
+    if any(s.identity is not None for s in declared.structures):
+        return True
+    d = declared.description
+    return d is not None and bool(
+        d.cas_in_text or any(c.identified or c.fuzzy for c in d.components)
+    )
 
 
 def collect_evidence(
@@ -80,9 +110,13 @@ def collect_evidence(
 def declared_notes(declared: Declared) -> list[str]:
     """What could not be read of ``declared``: failed CAS check digits, unusable SMILES and
     the description's own notes (e.g. OPSIN was not available)."""
-    notes = [f"CAS {r.written} fails its check digit" for r in declared.cas if not r.valid]
+    notes = [
+        f"CAS {r.written} is not a valid CAS number (its check digit is wrong)"
+        for r in declared.cas
+        if not r.valid
+    ]
     notes += [
-        f"SMILES not used: {s.problem}"
+        f"The structure (SMILES) given could not be used: {s.problem}"
         for s in declared.structures
         if s.origin == "smiles" and s.identity is None
     ]

@@ -1,10 +1,16 @@
 """Identify what each distinct description names, once per distinct text.
 
-Order of trust (DESIGN.md §2): the watch-list synonym index (all languages, abbreviations,
-natural sources) -> the PubChem identifiers table (so an ordinary chemical with a close name is
-known to be *that* chemical) -> OPSIN for systematic names (one batch) -> listed names written
-inside a longer text -> fuzzy match against watch-list names, only when nothing else knows
-the name, with cut-offs that grow with the name's length.
+Order of trust (DESIGN.md §2): InChI strings and InChIKeys written anywhere in the text (their
+own components) -> the watch-list synonym index (all languages, abbreviations, natural
+sources; each part of "ABBR (name)" / "name (ABBR)" is tried and a listed name wins, while a
+chemical the PubChem table knows by its full name outranks a listed abbreviation) -> the
+PubChem identifiers table (so an ordinary chemical with a close name is known to be *that*
+chemical) -> OPSIN for systematic names (one batch; the whole text is offered before the
+cleaned name, and inverted CAS index names are kept whole) -> the PubChem table for the parts
+of a bracketed text -> listed names written inside a longer text (between words, or inside
+Chinese, Japanese, Korean and Thai text, which has no spaces) -> fuzzy match against
+watch-list names, only when nothing else knows the name, with cut-offs that grow with the
+name's length.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from rapidfuzz import fuzz, process
-
+from precursorwatch.chem.molecule import smiles_from_inchi
 from precursorwatch.errors import ResolverError
+from precursorwatch.identify.fuzzy import fuzzy_matches
+from precursorwatch.identify.inchi import InchiMentions, find_inchi
 from precursorwatch.identify.normalise import (
     cas_in_text,
     clean_name,
@@ -28,7 +35,10 @@ from precursorwatch.identify.normalise import (
 )
 from precursorwatch.identify.opsin import OpsinSession, looks_systematic, opsin_batch
 from precursorwatch.identify.pubchem import KnownChemical
-from precursorwatch.identify.resolve import pubchem_by_name
+from precursorwatch.identify.resolve import pubchem_by_inchikey, pubchem_by_name
+from precursorwatch.identify.scripts import in_unspaced_text
+from precursorwatch.identify.systematic import bracket_pieces, looks_index_name, systematic_variants
+from precursorwatch.identify.trade import systematic_for_trade_name
 
 
 class NameIndex(Protocol):
@@ -52,6 +62,14 @@ class NameIndex(Protocol):
 
     @property
     def fuzzy_keys(self) -> Sequence[str]: ...
+
+    @property
+    def by_inchikey(self) -> Mapping[str, set[str]]:
+        """Listed keys by the full InChIKey of their parent structure."""
+
+    @property
+    def by_skeleton(self) -> Mapping[str, set[str]]:
+        """Listed keys by the connectivity block (first 14 letters) of that InChIKey."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,22 +107,6 @@ class DescriptionId:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def fuzzy_cutoff(length: int) -> float | None:
-    """The least ``fuzz.ratio`` a name of ``length`` letters needs; None: too short to guess.
-
-    One typo in an n-letter word scores about 100*(1-1/n) with ``fuzz.ratio``: the cut-offs
-    admit one typo in short names and two in long ones, and nothing under six letters (an
-    abbreviation is matched exactly or not at all).
-    """
-    if length < 6:
-        return None
-    if length <= 8:
-        return 83.0
-    if length <= 14:
-        return 85.0
-    return 86.0
-
-
 def _watch_lookup(index: NameIndex, name: str) -> tuple[tuple[str, ...], str]:
     key = compact(name)
     if not key:
@@ -123,7 +125,6 @@ def _watch_lookup(index: NameIndex, name: str) -> tuple[tuple[str, ...], str]:
 #: A name ending in -in (German, Dutch, Polish "Ephedrin") whose English form ends in -ine.
 _GERMANIC_IN = re.compile(r"[a-z]in$")
 _WORD_BREAK = re.compile(r"[\s,;:()\[\]]+")
-_BRACKETED = re.compile(r"\s*\([^)]*\)?")
 
 
 def _pubchem_lookup(texts: Iterable[str]) -> KnownChemical | None:
@@ -171,7 +172,22 @@ def _in_text(index: NameIndex, text: str) -> tuple[tuple[str, ...], str]:
     return (), ""
 
 
-def _first_pass(index: NameIndex, component: str) -> ComponentId:
+def _pieces(whole: str) -> list[str]:
+    """The parts of a bracketed text ("BMK (phenylacetone)"), each as written and cleaned."""
+    out: list[str] = []
+    if "(" not in whole and "[" not in whole:
+        return out
+    for piece in bracket_pieces(whole):
+        for name in (piece, clean_name(piece).name):
+            if name and name not in out:
+                out.append(name)
+    return out
+
+
+def _first_pass(index: NameIndex, component: str) -> tuple[ComponentId, tuple[str, ...]]:
+    """One component looked up in the watch lists and the PubChem table; and, when neither
+    knows it, the names to offer OPSIN for it, best first (the whole text before the cleaned
+    name: cleaning drops brackets and words a systematic name may need)."""
     parts = clean_name(component)
     whole = strip_cas_from_text(clean_text(component))
     comp = ComponentId(
@@ -182,57 +198,163 @@ def _first_pass(index: NameIndex, component: str) -> ComponentId:
         stereo=parts.stereo,
         hydrate=parts.hydrate,
     )
-    for candidate in (whole, parts.name):
+    names = list(dict.fromkeys(n for n in (whole, parts.name, parts.bare) if n))
+    pieces = [p for p in _pieces(whole) if p not in names]
+    abbreviation: tuple[tuple[str, ...], str, str] | None = None
+    for candidate in (*names, *pieces):
         keys, via = _watch_lookup(index, candidate)
-        if keys:
-            return replace(comp, watch_keys=keys, watch_via=via, watch_term=candidate)
+        if not keys:
+            continue
+        if via != "abbreviation":  # a listed name or natural source: it wins
+            return replace(comp, watch_keys=keys, watch_via=via, watch_term=candidate), ()
+        abbreviation = abbreviation or (keys, via, candidate)
+    if abbreviation is not None:
+        keys, via, term = abbreviation
+        # "4-Aminopyridine (4-AP)", "PPA (polyphosphoric acid)": a chemical named in full
+        # says what an abbreviation of several meanings stands for
+        others = [p for p in pieces if compact(p) != compact(term)]
+        known = _pubchem_lookup(others)
+        if known is not None:
+            return _known(comp, known), ()
+        return replace(comp, watch_keys=keys, watch_via=via, watch_term=term), ()
     salted = f"{parts.name} {parts.salt}".strip()
-    unbracketed = _BRACKETED.sub(" ", parts.name).strip()
-    known = _pubchem_lookup(dict.fromkeys((whole, salted, parts.name, unbracketed)))
+    known = _pubchem_lookup(dict.fromkeys((whole, salted, parts.name)))
     if known is not None:
-        return replace(
-            comp,
-            known_name=known.name,
-            known_cas=known.cas,
-            smiles=known.smiles,
-            smiles_via="pubchem",
+        return _known(comp, known), ()
+    if not parts.name:
+        return comp, ()  # only grade, packaging or salt words
+    trade = systematic_for_trade_name(parts.name)
+    offered = [n for text in names for n in systematic_variants(text) if looks_systematic(n)]
+    return comp, tuple(dict.fromkeys([trade, *offered] if trade else offered))
+
+
+def _known(comp: ComponentId, known: KnownChemical) -> ComponentId:
+    return replace(
+        comp,
+        known_name=known.name,
+        known_cas=known.cas,
+        smiles=known.smiles,
+        smiles_via="pubchem",
+    )
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _structure_mentions(
+    index: NameIndex, mentions: InchiMentions
+) -> tuple[list[ComponentId], list[str]]:
+    """Components for the InChI strings and InChIKeys of a description, and notes on those
+    that cannot be read. An InChI gives a structure (RDKit, through
+    :mod:`precursorwatch.chem`); a full InChIKey names a listed substance, or a chemical of the
+    PubChem table (whose structure is then compared), and failing both its connectivity block
+    may name a listed substance (another stereoisomer or isotopic form of it)."""
+    comps: list[ComponentId] = []
+    notes: list[str] = []
+    for inchi in mentions.inchis:
+        smiles, problem = smiles_from_inchi(inchi)
+        if smiles:
+            comps.append(ComponentId(text=inchi, name=inchi, smiles=smiles, smiles_via="inchi"))
+        else:
+            notes.append(f"InChI {_shown(inchi)!r} could not be read: {problem}")
+    for key in mentions.keys:
+        listed = index.by_inchikey.get(key)
+        if listed:
+            comps.append(
+                ComponentId(
+                    text=key,
+                    name=key,
+                    watch_keys=tuple(sorted(listed)),
+                    watch_via="inchikey",
+                    watch_term=key,
+                )
+            )
+            continue
+        known = pubchem_by_inchikey(key)
+        if known is not None and known.smiles:
+            comps.append(
+                replace(_known(ComponentId(text=key, name=key), known), smiles_via="inchikey")
+            )
+            continue
+        same_connectivity = index.by_skeleton.get(key[:14])
+        if same_connectivity:
+            comps.append(
+                ComponentId(
+                    text=key,
+                    name=key,
+                    watch_keys=tuple(sorted(same_connectivity)),
+                    watch_via="inchikey-connectivity",
+                    watch_term=key,
+                )
+            )
+            continue
+        notes.append(f"InChIKey {key} is neither a listed substance's nor in the PubChem table")
+    for bad in mentions.malformed:
+        notes.append(
+            f"{_shown(bad)!r} is not an InChIKey (14 letters, a hyphen, 10 letters, a hyphen "
+            "and 1 letter); it was not used"
         )
-    return comp
+    return comps, notes
 
 
 @dataclass(frozen=True, slots=True)
 class FirstPass:
     """Descriptions after every look-up that needs no OPSIN (:func:`first_pass`).
 
-    ``components`` holds each text's components; ``pending`` the systematic-looking names
-    still unidentified, for one OPSIN batch (:func:`finish` takes its answers).
+    ``components`` holds each text's components; ``offered`` the names each unidentified
+    component offers OPSIN, best first; ``pending`` all of them, for one OPSIN batch
+    (:func:`finish` takes its answers); ``notes`` what could not be read of each text.
     """
 
     components: dict[str, list[ComponentId]]
     pending: frozenset[str]
+    offered: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    notes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def waits_for_opsin(self, text: str) -> bool:
         """True when ``text`` has a component only OPSIN may identify."""
         return any(
-            not c.identified and c.name in self.pending for c in self.components.get(text, ())
+            not c.identified and any(n in self.pending for n in names)
+            for c, names in zip(
+                self.components.get(text, ()), self.offered.get(text, ()), strict=False
+            )
         )
 
 
 def first_pass(texts: Iterable[str], index: NameIndex) -> FirstPass:
     """Split each distinct text into components and look each up in the watch-list index
-    and the PubChem table; collect the names left for OPSIN. Never raises on user text."""
+    and the PubChem table; collect the names left for OPSIN. Never raises on user text.
+
+    InChI strings and InChIKeys become components of their own first; an inverted CAS index
+    name ("Benzene, (2-nitropropyl)-") is one component, not split at its commas."""
     firsts: dict[str, list[ComponentId]] = {}
+    offered: dict[str, list[tuple[str, ...]]] = {}
+    notes: dict[str, tuple[str, ...]] = {}
     for text in dict.fromkeys(texts):
         if not text or not text.strip():
             continue
-        firsts[text] = [_first_pass(index, c) for c in split_components(text)]
+        mentions = find_inchi(text)
+        comps, text_notes = _structure_mentions(index, mentions)
+        names: list[tuple[str, ...]] = [()] * len(comps)
+        rest = mentions.rest
+        if rest.strip():
+            index_name = ", " in rest and looks_index_name(strip_cas_from_text(clean_text(rest)))
+            for part in [rest] if index_name else split_components(rest):
+                comp, offer = _first_pass(index, part)
+                comps.append(comp)
+                names.append(offer)
+        firsts[text], offered[text] = comps, names
+        if text_notes:
+            notes[text] = tuple(text_notes)
     pending = frozenset(
-        c.name
-        for comps in firsts.values()
-        for c in comps
-        if not c.identified and looks_systematic(c.name)
+        n
+        for text, comps in firsts.items()
+        for c, offer in zip(comps, offered[text], strict=True)
+        if not c.identified
+        for n in offer
     )
-    return FirstPass(firsts, pending)
+    return FirstPass(firsts, pending, offered, notes)
 
 
 def finish(
@@ -243,10 +365,11 @@ def finish(
     opsin_note: str = "",
 ) -> dict[str, DescriptionId]:
     """The :class:`DescriptionId` of each of ``texts`` (texts of ``first``): OPSIN's
-    structures (``opsin``: name -> SMILES) applied, then listed names written inside a
-    longer text, then fuzzy names. ``opsin_note`` says why OPSIN could not run ('' when it
-    did); the descriptions that needed it carry it. Texts that wait for no OPSIN answer may be
-    finished before the batch is back (pass an empty ``opsin``): the result is the same.
+    structures (``opsin``: name -> SMILES) applied, then the PubChem table for the parts of a
+    bracketed text, then listed names written inside a longer text, then fuzzy names.
+    ``opsin_note`` says why OPSIN could not run ('' when it did); the descriptions that needed
+    it carry it. Texts that wait for no OPSIN answer may be finished before the batch is back
+    (pass an empty ``opsin``): the result is the same.
     """
     results: dict[str, DescriptionId] = {}
     unresolved: list[tuple[str, int]] = []
@@ -254,26 +377,47 @@ def finish(
         comps = first.components.get(text)
         if comps is None:
             continue
+        offers = first.offered.get(text, [()] * len(comps))
         done = []
-        for i, comp in enumerate(comps):
-            if not comp.identified and comp.name in opsin:
-                comp = replace(comp, smiles=opsin[comp.name], smiles_via="opsin")
+        waited = False
+        for i, (comp, offer) in enumerate(zip(comps, offers, strict=True)):
+            if not comp.identified and offer:
+                waited = waited or any(n in first.pending for n in offer)
+                parsed = next((n for n in offer if n in opsin), "")
+                if parsed:
+                    comp = replace(comp, name=parsed, smiles=opsin[parsed], smiles_via="opsin")
             if not comp.identified:
-                keys, term = _in_text(index, comp.name)
-                if keys:
-                    comp = replace(comp, watch_keys=keys, watch_via="in-text", watch_term=term)
-                else:
+                comp = _after_opsin(index, comp)
+                if not comp.identified:
                     unresolved.append((text, i))
             done.append(comp)
-        waited = any(c.name in first.pending for c in done)
+        notes = first.notes.get(text, ())
+        if opsin_note and waited:
+            notes = (*notes, opsin_note)
         results[text] = DescriptionId(
             text=text,
             components=tuple(done),
             cas_in_text=tuple(r.cas for r in cas_in_text(text)),
-            notes=(opsin_note,) if opsin_note and waited else (),
+            notes=notes,
         )
     _add_fuzzy(results, unresolved, index)
     return results
+
+
+def _after_opsin(index: NameIndex, comp: ComponentId) -> ComponentId:
+    """What a component OPSIN did not identify may still be: a chemical the PubChem table
+    knows by one part of a bracketed text, or a listed name written inside it."""
+    known = _pubchem_lookup(_pieces(strip_cas_from_text(clean_text(comp.text))))
+    if known is not None:
+        return _known(comp, known)
+    keys, term = _in_text(index, comp.name)
+    if keys:
+        return replace(comp, watch_keys=keys, watch_via="in-text", watch_term=term)
+    keys, term, natural = in_unspaced_text(index, comp.text)
+    if keys:
+        via = "natural-source" if natural else "in-text"
+        return replace(comp, watch_keys=keys, watch_via=via, watch_term=term)
+    return comp
 
 
 def identify_descriptions(
@@ -315,20 +459,13 @@ def _add_fuzzy(
     """Fuzzy-match unresolved component names against watch-list names in one vectorised call."""
     if not unresolved or not index.fuzzy_names:
         return
-    queries = [compact(results[t].components[i].name) for t, i in unresolved]
-    choices = [compact(n) for n in index.fuzzy_names]
-    scores = process.cdist(queries, choices, scorer=fuzz.ratio, score_cutoff=80.0, workers=1)
-    for row, (text, i) in enumerate(unresolved):
-        cutoff = fuzzy_cutoff(len(queries[row]))
-        if cutoff is None:
-            continue
-        best = int(scores[row].argmax())
-        score = float(scores[row][best])
-        if score < cutoff:
+    names = [results[t].components[i].name for t, i in unresolved]
+    for (text, i), hit in zip(
+        unresolved, fuzzy_matches(names, index.fuzzy_names, index.fuzzy_keys), strict=True
+    ):
+        if hit is None:
             continue
         d = results[text]
         comps = list(d.components)
-        comps[i] = replace(
-            comps[i], fuzzy=((index.fuzzy_keys[best], index.fuzzy_names[best], round(score, 1)),)
-        )
+        comps[i] = replace(comps[i], fuzzy=(hit,))
         results[text] = replace(d, components=tuple(comps))

@@ -27,7 +27,7 @@ from precursorwatch.identify.pubchem import (
 from precursorwatch.settings import get_settings
 
 #: Bump when resolution logic changes: cached resolutions keyed with another version are ignored.
-RESOLVER_VERSION = "4"
+RESOLVER_VERSION = "5"
 
 
 @cache

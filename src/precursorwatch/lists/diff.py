@@ -42,6 +42,8 @@ _METADATA_FIELDS: tuple[str, ...] = (
     "effective_date",
     "source",
     "confidential",
+    "applies_from",
+    "act",
 )
 #: ListEntry fields compared per entry (list_code and substance_key identify the entry).
 _ENTRY_FIELDS: tuple[str, ...] = (
@@ -52,6 +54,10 @@ _ENTRY_FIELDS: tuple[str, ...] = (
     "thresholds",
     "source",
     "note",
+    "applies_from",
+    "applies_until",
+    "act",
+    "removed_by",
 )
 
 
@@ -102,6 +108,10 @@ def _render(value: object) -> str:
     if isinstance(value, Threshold):
         per = f"/{value.per}" if value.per else ""
         text = f"{value.quantity:g} {value.unit}{per}".strip()
+        if value.applies_from or value.applies_until:
+            text += f" {value.applies_from or '…'}..{value.applies_until or '…'}"
+        if value.act:
+            text += f" by {value.act}"
         return (
             f"{text} ({value.note}) [{value.source}]" if value.note else f"{text} [{value.source}]"
         )

@@ -1,8 +1,12 @@
-"""Canonical frames: raw text columns -> the manifest's canonical columns, repaired and warned.
+"""Clean raw chunks into frames of the manifest's canonical columns, repaired and warned.
 
-Only vectorised work: every line keeps its row, and what was repaired (ragged rows, NUL bytes,
-invisible characters, over-long fields, repeated line ids, unreadable quantities) is said in
-that line's ``warnings``.
+The last stage of reading: a :class:`~precursorwatch.manifest.model.RawChunk` (text columns as
+a reader found them) becomes a frame of the ``CANONICAL_COLUMNS`` (``row`` int64, the others
+text). Rows of empty fields are dropped; every other line keeps its row, numbered
+across chunks, and what was repaired or could not be read (ragged rows, mixed encodings, NUL
+bytes, invisible characters, over-long fields, repeated line ids, unreadable quantities, text
+that is no CAS number) is said in that line's ``warnings``. Only vectorised work, and checks
+the layout says are needed; nothing here raises on user text.
 """
 
 from __future__ import annotations
@@ -16,10 +20,9 @@ import pandas as pd
 
 from precursorwatch.frames import distinct_rows
 from precursorwatch.identify.normalise import CONTROL_CHARS
-from precursorwatch.manifest.headers import CANONICAL_COLUMNS, FIELDS, Layout
+from precursorwatch.manifest.headers import CANONICAL_COLUMNS, FIELDS
 from precursorwatch.manifest.line_ids import SeenIds
-
-MAX_FIELD_CHARS = 100_000
+from precursorwatch.manifest.model import MAX_FIELD_CHARS, Layout, RawChunk
 
 
 def _add_warning(warns: np.ndarray, where: np.ndarray, message: str | np.ndarray) -> None:
@@ -28,31 +31,24 @@ def _add_warning(warns: np.ndarray, where: np.ndarray, message: str | np.ndarray
     warns[where] = np.where(current == "", message, current + "; " + message)
 
 
-def text_frame(rows: list[list[str]], width: int) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=range(width), dtype=str)
-
-
 class Finisher:
-    """Turns raw chunks (text columns ``0..width-1``) into canonical frames, numbering rows."""
+    """Turns the raw chunks of one manifest, in order, into canonical frames.
+
+    It numbers rows across chunks and remembers line ids across chunks (for repeats), so one
+    Finisher serves one pass over one file.
+    """
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.next_row = 1
         self.seen_ids = SeenIds()
 
-    def finish(
-        self,
-        raw: pd.DataFrame,
-        field_counts: np.ndarray | None,
-        *,
-        clean: bool,
-        long: bool,
-        notes: np.ndarray | None = None,
-    ) -> pd.DataFrame:
-        """Drop all-empty rows, then repair and warn per line; only vectorised work.
-
-        ``notes`` (one text per row of ``raw``, '' for none) are warnings found while reading.
-        """
+    def finish(self, chunk: RawChunk) -> pd.DataFrame:
+        """The canonical frame of the next chunk: all-empty rows dropped (where the layout
+        allows such rows), each line repaired and warned as the layout calls for, the
+        chunk's field counts and reading notes turned into warnings."""
+        raw, field_counts, notes = chunk
+        clean, long = self.layout.dirty, self.layout.long_lines
         empty = np.full(len(raw), self.layout.blank_rows)
         for name in raw.columns if self.layout.blank_rows else ():
             empty &= (raw[name] == "").to_numpy(dtype=bool)
@@ -196,6 +192,7 @@ def _warn_cas(cas: pd.Series, warns: np.ndarray) -> None:
 
 
 def _strip_controls(col: pd.Series, field: str, warns: np.ndarray) -> pd.Series:
+    """``col`` without control and invisible characters, with a warning where any was."""
     hit = col.str.contains(CONTROL_CHARS).to_numpy(dtype=bool)
     if not hit.any():
         return col
@@ -215,6 +212,7 @@ def _strip_controls(col: pd.Series, field: str, warns: np.ndarray) -> pd.Series:
 
 
 def _truncate(col: pd.Series, field: str, warns: np.ndarray) -> pd.Series:
+    """``col`` with fields over :data:`MAX_FIELD_CHARS` cut, with a warning where one was."""
     lengths = col.str.len().to_numpy()
     over = lengths > MAX_FIELD_CHARS
     if not over.any():

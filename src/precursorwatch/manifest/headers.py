@@ -2,8 +2,8 @@
 
 Headers are compared after :func:`header_key` folding (case, accents, spacing, punctuation)
 against :data:`HEADER_NAMES`; a unit written in a quantity header ("Net mass (kg)") becomes the
-unit of every line. :class:`ManifestInfo` says what was detected; :class:`Layout` is what the
-reader needs to stream the data lines.
+unit of every line. The header row is looked for among the first :data:`HEADER_SEARCH_ROWS`
+rows (:func:`header_row`), so title rows above it are skipped.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from precursorwatch.errors import ManifestError
 from precursorwatch.identify.normalise import CONTROL_CHARS
@@ -25,6 +24,8 @@ CANONICAL_COLUMNS = ("row", "line_id", "description", "cas", "hs_code", "quantit
 FIELDS: tuple[str, ...] = CANONICAL_COLUMNS[1:-1]
 #: Fields of which at least one must be present for a line to be screenable.
 IDENTIFIER_FIELDS = ("description", "cas", "smiles")
+#: Rows searched for the header row, at the top of a file or sheet.
+HEADER_SEARCH_ROWS = 30
 
 #: Header spellings per field, best first; compared after :func:`header_key` folding.
 # fmt: off
@@ -71,41 +72,6 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
 _UNIT_HINT = re.compile(r"^(.*?)\s*(?:[(\[]\s*(?:in\s+)?([^)\]]+?)\s*[)\]]|\s+in\s+(\S+))\s*$")
 
 
-@dataclass(frozen=True)
-class ManifestInfo:
-    """What was detected in a manifest: format, encoding, delimiter and the header per field.
-
-    ``encoding`` and ``delimiter`` are '' for XLSX.
-    """
-
-    path: str
-    format: str
-    encoding: str
-    delimiter: str
-    columns: dict[str, str]
-    ignored_headers: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Everything needed to stream the data lines of one manifest."""
-
-    info: ManifestInfo
-    indices: dict[str, int]
-    width: int
-    unit_hint: str = ""
-    offset: int = 0
-    body_encoding: str = ""
-    ragged: bool = False
-    dirty: bool = False
-    long_lines: bool = False
-    blank_rows: bool = True
-    header_line: int = 0
-    #: Every quote is where RFC 4180 puts one, no CR outside CRLF, no line of whitespace:
-    #: any CSV parser reads the lines alike (the Arrow reader may be used).
-    strict: bool = False
-
-
 def header_key(header: str) -> str:
     """Fold a header for comparison: accents, case, spacing and punctuation are ignored."""
     text = unicodedata.normalize("NFKD", CONTROL_CHARS.sub("", str(header)))
@@ -133,10 +99,15 @@ def _recognise_one(header: str) -> tuple[str, int, str] | None:
 
 
 def _normalise_field(name: str) -> str:
+    """A field name as ``--map`` may write it ("Line ID", "hs-code") in canonical form."""
     return re.sub(r"[\s-]+", "_", name.strip().casefold())
 
 
 def check_mapping(mapping: Mapping[str, str] | None) -> dict[str, str]:
+    """A ``--map`` mapping with canonical field names and stripped headers.
+
+    Raises ManifestError on an unknown field or an empty header.
+    """
     out: dict[str, str] = {}
     for field, header in (mapping or {}).items():
         key = _normalise_field(field)
@@ -165,10 +136,12 @@ def parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def clean_header(value: object) -> str:
+    """A header cell as compared: its text without control characters, spacing collapsed."""
     return " ".join(CONTROL_CHARS.sub("", cell_text(value)).split())
 
 
 def _find_mapped(header: str, headers: Sequence[str]) -> int | None:
+    """Index of the mapped ``header`` among ``headers`` (as written, else folded), or ``None``."""
     for i, h in enumerate(headers):
         if h == header:
             return i
@@ -198,7 +171,12 @@ def header_row(rows: Sequence[Sequence[str]], mapping: Mapping[str, str]) -> int
 def recognise(
     headers: Sequence[str], mapping: Mapping[str, str], where: str, line: int
 ) -> tuple[dict[str, int], dict[str, str], tuple[str, ...], str]:
-    """Map fields to column indices: ``(indices, field -> header, ignored headers, unit hint)``."""
+    """Map fields to column indices: ``(indices, field -> header, ignored headers, unit hint)``.
+
+    Mapped headers win; other columns are recognised by name, the best-ranked spelling first.
+    Raises ManifestError (naming ``where`` and ``line``) when a mapped header is missing or no
+    identifier column (description, CAS, SMILES) is found.
+    """
     shown = ", ".join(repr(h) for h in headers if h) or "(none)"
     indices: dict[str, int] = {}
     for field, header in mapping.items():

@@ -48,7 +48,7 @@ def _arrow_run_start(ids: pd.Series) -> int | None:
     """:func:`_run_start` of an Arrow-backed text column (:func:`~precursorwatch.frames.
     arrow_backed`), read off its buffers: the ids are ``lo``, ``lo + 1`` … exactly when its
     characters are those numbers written one after another and its offsets end each one where
-    its digits end. No id becomes a Python string (a million of them cost ~0.3 s to make)."""
+    its digits end. No id becomes a Python string (making them is the costly part)."""
     arr = text_array(ids)
     first = arr[0].as_py()
     if re.fullmatch(_NUMBER, first) is None:
@@ -109,7 +109,7 @@ class SeenIds:
         if start is None:
             repeated = pd.Series(hashes).duplicated().to_numpy(copy=True)
         if hashes is not None and len(self.hashes):
-            order = np.argsort(hashes)  # sorted needles search ~4x faster
+            order = np.argsort(hashes)  # searchsorted is faster on sorted needles
             at = np.searchsorted(self.hashes, hashes[order])
             found = np.empty(len(hashes), dtype=bool)
             found[order] = self.hashes[np.minimum(at, len(self.hashes) - 1)] == hashes[order]

@@ -76,7 +76,8 @@ _SAFE_UNIT = re.compile(r"[^\W\d_]{1,24}(?:[ _][^\W\d_]{1,24}){0,2}[23³]?")
 
 @functools.cache
 def unit_registry() -> Any:
-    """The one pint UnitRegistry of the process, built on first use (it takes ~0.5 s)."""
+    """The one pint UnitRegistry of the process, built on first use: building it is costly,
+    and only a process that converts units needs it."""
     import pint
 
     return pint.UnitRegistry()

@@ -1,4 +1,5 @@
-"""Reports: CSV, JSON, XLSX and terminal tables from one screening result frame.
+"""Reports: CSV, JSON and XLSX from one screening result frame (the terminal table is
+:mod:`precursorwatch.report.terminal`'s, the HTML report :mod:`precursorwatch.report.html`'s).
 
 The one serialiser: the CLI and the API's ``report.csv`` both come through :func:`write_csv`,
 so the two are byte-identical for the same file. Cells that a spreadsheet would run as a
@@ -13,7 +14,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,10 +31,13 @@ from precursorwatch.frames import arrow_backed, text_array
 from precursorwatch.models import OUTPUT_COLUMNS, DeclarationLine, LineResult
 from precursorwatch.serial import evidence_to_dict
 
-#: Columns of the CSV report: the contract's, then the per-line warnings.
-CSV_COLUMNS: tuple[str, ...] = (*OUTPUT_COLUMNS, "warnings")
+#: Columns after the contract's: what the line declared (description, quantity as read, its
+#: unit, consignee) and the officer's decision on it ('' until one is recorded).
+LINE_COLUMNS: tuple[str, ...] = ("description", "quantity", "unit", "consignee", "decision")
+#: Columns of the CSV report: the contract's, the line's, then the per-line warnings.
+CSV_COLUMNS: tuple[str, ...] = (*OUTPUT_COLUMNS, *LINE_COLUMNS, "warnings")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-FORMATS = ("csv", "json", "xlsx", "table")
+FORMATS = ("csv", "json", "xlsx", "html", "table")
 
 
 def defuse(value: str) -> str:
@@ -41,10 +45,29 @@ def defuse(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def results_frame(results: Sequence[LineResult]) -> pd.DataFrame:
-    """The output frame (as :meth:`Screener.screen_frame` returns) of stored results."""
+def quantity_cell(value: float | None) -> str:
+    """A quantity as the reports write it: '1200.5', '16000' ('' when none was read)."""
+    if value is None or not np.isfinite(value):
+        return ""
+    return str(np.format_float_positional(value, trim="-"))
+
+
+def results_frame(
+    results: Sequence[LineResult], lines: Sequence[DeclarationLine] | None = None
+) -> pd.DataFrame:
+    """The output frame (as :meth:`Screener.screen_frame` returns) of stored results, with
+    the declared ``lines``' description, quantity, unit and consignee when given."""
+    declared: dict[str, list[str]] = {}
+    if lines is not None:
+        declared = {
+            "description": [d.description for d in lines],
+            "quantity": [quantity_cell(d.quantity) for d in lines],
+            "unit": [d.unit for d in lines],
+            "consignee": [d.consignee for d in lines],
+        }
     return pd.DataFrame(
         {
+            **declared,
             "line_id": [r.line_id for r in results],
             "flagged": [r.flagged for r in results],
             "risk": [r.risk for r in results],
@@ -58,7 +81,7 @@ def results_frame(results: Sequence[LineResult]) -> pd.DataFrame:
             "evidence": [json.dumps([evidence_to_dict(e) for e in r.evidence]) for r in results],
             "warnings": ["; ".join(r.warnings) for r in results],
         },
-        columns=[*CSV_COLUMNS, "evidence"],
+        columns=[c for c in (*CSV_COLUMNS, "evidence") if c in declared or c not in LINE_COLUMNS],
     )
 
 
@@ -339,83 +362,18 @@ def write_xlsx(
     target: Path | IO[bytes],
     declarations: Sequence[DeclarationLine] | None = None,
 ) -> None:
-    """An XLSX report: one sheet of results (flagged first keeps input order within tiers)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
+    """An XLSX report: one sheet of results, in input order, rows coloured by risk; written
+    in one pass (:mod:`precursorwatch.report.xlsx`), linear in lines."""
+    from precursorwatch.report.xlsx import XlsxReport, declared_columns
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Screening"
     header = list(CSV_COLUMNS)
     if declarations is not None:
         header = ["description", "cas", "hs_code", *header]
-    ws.append(header)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    fills = {"high": "F8D7DA", "medium": "FFF3CD", "low": "E2E3E5"}
-    for i, row in enumerate(_csv_rows(frame)):
+    report = XlsxReport(target, header)
+    step = 50_000
+    for start in range(0, len(frame), step):
+        cols = list(csv_columns(frame.iloc[start : start + step]))
         if declarations is not None:
-            d = declarations[i]
-            row = [defuse(d.description), defuse(d.cas), defuse(d.hs_code), *row]
-        ws.append([_xlsx_text(value) for value in row])
-        risk = row[header.index("risk")]
-        if risk in fills:
-            for cell in ws[ws.max_row]:
-                cell.fill = PatternFill("solid", fgColor=fills[risk])
-    ws.freeze_panes = "A2"
-    wb.save(target)
-
-
-def _xlsx_text(value: str) -> str:
-    """A cell as XLSX can hold it: control characters it refuses (openpyxl raises on them) are
-    removed; a cell that then starts a formula is defused again."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    cleaned: str = ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value if cleaned == value else defuse(cleaned)
-
-
-RISK_ORDER = {"high": 0, "medium": 1, "low": 2, "none": 3}
-_RISK_STYLES = {"high": "bold red", "medium": "yellow", "low": "cyan", "none": "dim"}
-
-
-def results_table(rows: Sequence[Mapping[Any, Any]]) -> Any:
-    """A rich table of result rows (already ordered and cut), one style per risk tier."""
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(show_lines=False, header_style="bold")
-    for col in ("line", "risk", "match", "substance", "CAS", "lists", "reason"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        values = (
-            str(r["line_id"]),
-            str(r["risk"]),
-            str(r["match_type"]),
-            str(r["matched_name"]),
-            str(r["matched_cas"]),
-            str(r["lists"]).replace(";", " "),
-            str(r["reason"]),
-        )
-        # Text, not str: user text such as "[/]" or "[link=...]" is not rich markup
-        table.add_row(*(Text(v) for v in values), style=_RISK_STYLES.get(str(r["risk"]), ""))
-    return table
-
-
-def print_results(
-    console: Any, rows: Sequence[Mapping[Any, Any]], *, lines: int, flagged: int, limit: int
-) -> None:
-    """Print the table of ``rows`` (at most ``limit``), what was left out, and the counts."""
-    console.print(results_table(rows[:limit]))
-    if lines > len(rows[:limit]):
-        console.print(f"… {lines - len(rows[:limit])} more lines (use -o FILE for the full report)")
-    console.print(f"{lines} lines screened, {flagged} flagged")
-
-
-def print_table(frame: pd.DataFrame, *, console: Any = None, limit: int = 200) -> None:
-    """A rich table, flagged lines first (high, medium, low, none), with their reason."""
-    from rich.console import Console
-
-    rows = sorted(frame.to_dict("records"), key=lambda r: RISK_ORDER.get(str(r["risk"]), 4))
-    flagged = int(frame["flagged"].sum()) if len(frame) else 0
-    print_results(console or Console(), rows, lines=len(frame), flagged=flagged, limit=limit)
+            cols = [*declared_columns(declarations[start : start + step]), *cols]
+        report.write_columns(cols)
+    report.close()

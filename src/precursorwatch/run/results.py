@@ -17,20 +17,82 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from precursorwatch.engine.index import ListIndex
-from precursorwatch.engine.thresholds import has_thresholds, threshold_note
+from precursorwatch.engine.thresholds import has_thresholds
+from precursorwatch.engine.triage import UNIDENTIFIED_WARNING, best_share, line_verdict
 from precursorwatch.frames import text_array
+from precursorwatch.manifest.quantities import parse_quantity
 from precursorwatch.models import INPUT_COLUMNS, OUTPUT_COLUMNS, LineResult
+from precursorwatch.report.writers import LINE_COLUMNS, quantity_cell
 from precursorwatch.run.judged import Template
 from precursorwatch.serial import evidence_from_dicts
+
+#: The result frame's columns: the contract's, the evidence and warnings, then what each line
+#: declared, as the reports write it (``decision`` is the store's, not the screening's).
+RESULT_COLUMNS: tuple[str, ...] = (
+    *OUTPUT_COLUMNS,
+    "evidence",
+    "warnings",
+    *(c for c in LINE_COLUMNS if c != "decision"),
+)
 
 
 def empty_result() -> pd.DataFrame:
     """The result frame of no lines, with the columns and dtypes of any other."""
-    dtypes: dict[str, Any] = {c: TEXT for c in (*OUTPUT_COLUMNS, "evidence", "warnings")}
+    dtypes: dict[str, Any] = {c: TEXT for c in RESULT_COLUMNS}
     dtypes["evidence"] = object
     dtypes["flagged"] = bool
     dtypes["score"] = float
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+
+
+#: Quantities whose report cell is found without reading them one by one: a plain whole
+#: number (its own text), and a plain decimal with one or two decimals after a point or a
+#: comma (its digits, trailing zeros dropped), which ``parse_quantity`` reads the same way in
+#: every locale. Over 12 digits a quantity is implausible, so it is read the long way.
+_WHOLE = r"^(?:0|[1-9][0-9]{0,11})$"
+_DECIMAL = r"^(?:0|[1-9][0-9]{0,11})[.,][0-9]{1,2}$"
+#: (quantity, unit) -> (quantity cell, unit cell), for the quantities read the long way.
+_READ: dict[tuple[str, str], tuple[str, str]] = {}
+_READ_SIZE = 100_000
+
+
+def _read(text: str, unit: str) -> tuple[str, str]:
+    cells = _READ.get((text, unit))
+    if cells is None:
+        if len(_READ) >= _READ_SIZE:
+            _READ.clear()
+        value, symbol, _ = parse_quantity(" ".join(text.split()), unit)
+        cells = _READ[(text, unit)] = (quantity_cell(value), symbol or unit)
+    return cells
+
+
+def quantity_columns(quantity: pd.Series, unit: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The report's ``quantity`` and ``unit`` cells of each line: the quantity as read (a
+    number, '' when unreadable) and its unit symbol (the manifest's unit when it has none),
+    exactly as the store keeps them (``parse_quantity``), so that the CLI's CSV and the API's
+    report.csv agree. Plain numbers are done in C; the rest once per distinct pair."""
+    q = text_array(as_text(quantity.reset_index(drop=True)))
+    u = text_array(as_text(unit.reset_index(drop=True)))
+    whole = pc.match_substring_regex(q, _WHOLE)
+    decimal = pc.match_substring_regex(q, _DECIMAL)
+    plain = pc.or_(whole, decimal)
+    trimmed = pc.replace_substring_regex(pc.replace_substring(q, ",", "."), r"\.?0+$", "")
+    qty = pc.if_else(whole, q, pc.if_else(decimal, trimmed, pa.scalar("", pa.large_string())))
+    # the unit of a plain number is the unit column's symbol; of no quantity, the column as is
+    codes, units = pd.factorize(u.to_numpy(zero_copy_only=False))
+    symbols = np.asarray([_read("1", str(x))[1] for x in units], dtype=object)
+    empty = pc.equal(q, "").to_numpy(zero_copy_only=False)
+    unit_cells = np.where(empty, u.to_numpy(zero_copy_only=False), symbols[codes])
+    rest = np.flatnonzero(~(plain.to_numpy(zero_copy_only=False) | empty))
+    if len(rest):
+        texts = q.take(pa.array(rest)).to_pylist()
+        their_units = u.take(pa.array(rest)).to_pylist()
+        read = [_read(t, x) for t, x in zip(texts, their_units, strict=True)]
+        mask = np.zeros(len(q), dtype=bool)
+        mask[rest] = True
+        qty = pc.replace_with_mask(qty, mask, pa.array([c for c, _ in read], pa.large_string()))
+        unit_cells[rest] = [x for _, x in read]
+    return text_series(qty), text_series(pa.array(unit_cells, type=pa.large_string()))
 
 
 def results_from_frame(out: pd.DataFrame) -> list[LineResult]:
@@ -96,10 +158,13 @@ def broadcast(
     groups: np.ndarray,
     judged: list[Template],
     index: ListIndex,
-    notes: dict[tuple[str, str, str], str],
+    notes: dict[tuple[str, ...], tuple[str, str]],
 ) -> pd.DataFrame:
-    """Results of the distinct declarations back onto every line; ``notes`` memoises the
-    quantity-threshold sentences across chunks."""
+    """Results of the distinct declarations back onto every line, with each line's own part:
+    the triage's line verdict on a flagged line's quantity (its risk and sentence,
+    :func:`~precursorwatch.engine.triage.line_verdict`, memoised across chunks in ``notes``),
+    the warning of goods that name no chemical, and the line's description, quantity, unit
+    and consignee for the reports."""
     templates = [t for t, _ in judged]
     at = pa.array(groups)
 
@@ -129,33 +194,110 @@ def broadcast(
             "evidence": pd.Series(
                 np.asarray([e for _, e in judged], dtype=object)[groups], dtype=object, copy=False
             ),
-            "warnings": as_text(frame["warnings"]),
+            "warnings": _warned(frame, groups, templates),
         },
         copy=False,  # the columns as they are: stacking ten columns costs a copy
     )
-    flagged_rows = np.flatnonzero(out["flagged"].to_numpy())
-    if len(flagged_rows):
-        keys = out["matched_key"].iloc[flagged_rows].to_numpy(dtype=object)
-        # only lines of a substance with a threshold can get a sentence (one in ten)
-        wanted = {k for k in set(keys) if has_thresholds(index, str(k))}
-        kept = np.asarray([k in wanted for k in keys], dtype=bool)
-        flagged_rows, keys = flagged_rows[kept], keys[kept]
-        qty = frame["quantity"].iloc[flagged_rows].to_numpy(dtype=object)
-        unit = frame["unit"].iloc[flagged_rows].to_numpy(dtype=object)
-        reasons = out["reason"].iloc[flagged_rows].to_numpy(dtype=object)
-        noted = np.zeros(len(out), dtype=bool)
-        texts = []
-        for j, i in enumerate(flagged_rows):
-            if qty[j]:
-                ask = (str(keys[j]), str(qty[j]), str(unit[j]))
-                if ask not in notes:
-                    notes[ask] = threshold_note(index, *ask)
-                if notes[ask]:
-                    noted[i] = True
-                    texts.append(f"{reasons[j]} {notes[ask]}")
-        if texts:
-            texts_array = pa.array(texts, type=pa.large_string())
-            out["reason"] = text_series(
-                pc.replace_with_mask(text_array(out["reason"]), noted, texts_array)
-            )
+    _apply_line_verdicts(out, frame, groups, judged, index, notes)
+    quantity, unit = quantity_columns(frame["quantity"], frame["unit"])
+    for name, column in (
+        ("description", as_text(frame["description"])),
+        ("quantity", quantity),
+        ("unit", unit),
+        ("consignee", _consignee(frame)),
+    ):
+        out[name] = column if column is not None else take([""] * len(judged))
     return out
+
+
+def _consignee(frame: pd.DataFrame) -> pd.Series | None:
+    """The consignee column as text ('' where missing), or None when there is none."""
+    if "consignee" not in frame.columns:
+        return None
+    column = frame["consignee"]
+    if not pd.api.types.is_string_dtype(column) or column.hasnans:
+        column = column.astype(object).fillna("").astype(str)
+    return as_text(column)
+
+
+def _warned(frame: pd.DataFrame, groups: np.ndarray, templates: list[LineResult]) -> pd.Series:
+    """The lines' warnings, with the warning of goods that name no chemical where it applies."""
+    warnings = as_text(frame["warnings"])
+    bad = np.asarray([t.match_type == "unidentified" for t in templates], dtype=bool)
+    rows = np.flatnonzero(bad[groups]) if len(groups) else np.empty(0, dtype=np.int64)
+    if not len(rows):
+        return warnings
+    current = warnings.to_numpy(dtype=object)
+    now = current[rows]
+    current[rows] = np.where(now == "", UNIDENTIFIED_WARNING, now + "; " + UNIDENTIFIED_WARNING)
+    return text_series(pa.array(current, type=pa.large_string()))
+
+
+def _apply_line_verdicts(
+    out: pd.DataFrame,
+    frame: pd.DataFrame,
+    groups: np.ndarray,
+    judged: list[Template],
+    index: ListIndex,
+    notes: dict[tuple[str, ...], tuple[str, str]],
+) -> None:
+    """Each flagged line with a quantity of a substance with thresholds: the triage's verdict
+    on its quantity (a risk raised, a sentence added to the reason), in place."""
+    flagged_rows = np.flatnonzero(out["flagged"].to_numpy())
+    if not len(flagged_rows):
+        return
+    keys = out["matched_key"].iloc[flagged_rows].to_numpy(dtype=object)
+    # only lines of a substance with a threshold can get a sentence (one in ten)
+    wanted = {k for k in set(keys) if has_thresholds(index, str(k))}
+    kept = np.asarray([k in wanted for k in keys], dtype=bool)
+    flagged_rows = flagged_rows[kept]
+    qty = frame["quantity"].iloc[flagged_rows].to_numpy(dtype=object)
+    unit = frame["unit"].iloc[flagged_rows].to_numpy(dtype=object)
+    origin, destination = (
+        frame[c].iloc[flagged_rows].to_numpy(dtype=object)
+        if c in frame.columns
+        else np.full(len(flagged_rows), "", dtype=object)
+        for c in ("origin", "destination")
+    )
+    reasons = out["reason"].iloc[flagged_rows].to_numpy(dtype=object)
+    shares: dict[int, str] = {}
+    noted = np.zeros(len(out), dtype=bool)
+    texts, risks = [], []
+    for j, i in enumerate(flagged_rows):
+        if not qty[j]:
+            continue
+        g = int(groups[i])
+        t = judged[g][0]
+        if g not in shares:
+            share = best_share(json.loads(judged[g][1] or "[]"), t.matched_key, t.match_type)
+            shares[g] = "" if share is None else repr(share)
+        route = (str(origin[j] or ""), str(destination[j] or ""))
+        ask = (t.matched_key, t.match_type, t.risk, str(qty[j]), str(unit[j]), shares[g], *route)
+        if ask not in notes:
+            notes[ask] = line_verdict(
+                index,
+                key=t.matched_key,
+                match_type=t.match_type,
+                risk=t.risk,
+                quantity=ask[3],
+                unit=ask[4],
+                share=float(shares[g]) if shares[g] else None,
+                origin=route[0],
+                destination=route[1],
+            )
+        risk, sentence = notes[ask]
+        if sentence or risk != t.risk:
+            noted[i] = True
+            texts.append(f"{reasons[j]} {sentence}" if sentence else str(reasons[j]))
+            risks.append(risk)
+    if texts:
+        out["reason"] = text_series(
+            pc.replace_with_mask(
+                text_array(out["reason"]), noted, pa.array(texts, type=pa.large_string())
+            )
+        )
+        out["risk"] = text_series(
+            pc.replace_with_mask(
+                text_array(out["risk"]), noted, pa.array(risks, type=pa.large_string())
+            )
+        )

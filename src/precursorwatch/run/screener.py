@@ -15,21 +15,22 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from precursorwatch.chem import molecule
+from precursorwatch.engine.dates import law_of_the_day
 from precursorwatch.engine.index import ListIndex, build_index
 from precursorwatch.engine.judge import (
     STRUCTURE_MATCHERS,
     collect_evidence,
-    declared_notes,
     structure_signature,
+    verdict,
 )
 from precursorwatch.engine.matchers import Declared, StructureId
-from precursorwatch.engine.scoring import score_line
 from precursorwatch.errors import ResolverError
 from precursorwatch.frames import distinct_rows
 from precursorwatch.identify.describe import (
@@ -81,10 +82,15 @@ class Screener:
     """
 
     watchlist: Watchlist
+    #: The day whose law is applied (None: today, when the screener is made).
+    as_of: date | None = None
     use_opsin: bool = True
     opsin_timeout_s: float = 60.0
     cache: ResolutionCache | None = None
     workers: int = 1
+    #: Called just before workers are forked (a sink's thread is waited for then, so none
+    #: runs while a process is forked).
+    before_fork: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     index: ListIndex = field(init=False)
     _descriptions: dict[str, DescriptionId] = field(default_factory=dict, init=False)
     #: Descriptions forked workers identified, in their JSON form until one is needed: most
@@ -96,7 +102,10 @@ class Screener:
     )
     _structures: dict[str, StructureId] = field(default_factory=dict, init=False)
     _templates: dict[str, Template] = field(default_factory=dict, init=False)
-    _threshold_notes: dict[tuple[str, str, str], str] = field(default_factory=dict, init=False)
+    #: Each line's risk and quantity sentence (triage's line verdict), by what decides them.
+    _threshold_notes: dict[tuple[str, ...], tuple[str, str]] = field(
+        default_factory=dict, init=False
+    )
     _structure_evidence: dict[str, dict[str, list[Evidence]]] = field(
         default_factory=dict, init=False
     )
@@ -112,8 +121,12 @@ class Screener:
     _judging: Judging | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.index = build_index(self.watchlist)
-        digest = hashlib.sha256(json.dumps(self.watchlist.versions(), sort_keys=True).encode())
+        self.as_of = self.as_of or date.today()
+        self.index = build_index(self.watchlist, as_of=self.as_of)
+        # the cache keys hold the lists' versions and the law of the day (entries in force,
+        # listings coming), not the day itself: most days share the law of the day before
+        law = [self.watchlist.versions(), law_of_the_day(self.index)]
+        digest = hashlib.sha256(json.dumps(law, sort_keys=True).encode())
         self.namespace = f"r{RESOLVER_VERSION}:{digest.hexdigest()[:16]}"
         digest.update(engine_digest().encode())
         #: Namespaces of judged declarations and of structure evidence (engine code included).
@@ -302,7 +315,7 @@ class Screener:
             declared, self.index, structure_evidence=self._structure_evidence
         )
         t0 = self._tick("match", t0)
-        result = score_line(evidence, self.index, notes=declared_notes(declared))
+        result = verdict(declared, evidence, self.index)
         self._tick("score", t0)
         return result
 
@@ -338,6 +351,8 @@ class Screener:
             return JudgedParts(self._judge_here(keys, todo))
         # descriptions are identified and structures parsed in the workers: the parent would
         # do that work serially
+        if self.before_fork is not None:
+            self.before_fork()
         judging = judge_forked(self, keys, set(todo))
         return JudgedParts(self._take_in(judging.parts), judging.stop)
 

@@ -7,9 +7,10 @@ serialise what it returns.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,11 @@ import pandas as pd
 from precursorwatch.lists.load import bundled_lists_dir, load_bundled, load_list_file
 from precursorwatch.manifest.read import ManifestInfo
 from precursorwatch.models import DeclarationLine, LineResult, Watchlist
+from precursorwatch.run.progress import ScreeningProgress
+from precursorwatch.run.record import StoreSink
 from precursorwatch.run.results import results_from_frame
 from precursorwatch.run.screener import Screener
-from precursorwatch.run.streaming import CHUNK_ROWS, FrameScreener, Sink, StoreSink, stream_screen
+from precursorwatch.run.streaming import CHUNK_ROWS, FrameScreener, Sink, stream_screen
 from precursorwatch.settings import Settings
 from precursorwatch.store import (
     ImportOutcome,
@@ -77,10 +80,17 @@ def import_list_file(
     confidential: bool | None = None,
     actor: str = "system",
 ) -> ImportOutcome:
-    """Validate and import a user's list file (YAML or CSV); refused whole when invalid."""
+    """Validate and import a user's list file (YAML or CSV); refused whole when invalid.
+
+    ``confidential``: True hides the list from operators, False makes it public, None keeps
+    what the file says. A new version of a confidential list stays confidential unless the
+    importer said explicitly that it is public (``confidential=False``, or the YAML's own
+    ``confidential: false``); the audit records which happened.
+    """
     with store.session() as session:
         known = dict(current_watchlist(session=session).substances)
     listdef, inline = load_list_file(path, known, code=code, confidential=confidential)
+    said_public = confidential is False or (confidential is None and stated_flag(path) is False)
     with store.session() as session:
         outcomes = import_lists(
             session=session,
@@ -88,8 +98,25 @@ def import_list_file(
             substances={**known, **inline},
             source_file=str(path),
             actor=actor,
+            made_public={listdef.code} if said_public else (),
         )
     return outcomes[0]
+
+
+def stated_flag(path: Path) -> bool | None:
+    """The ``confidential:`` a YAML list file states itself (None when it says nothing, and
+    for CSV lists, which cannot say)."""
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return None
+    import yaml
+
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            data = yaml.safe_load(fh)
+    except (OSError, UnicodeError, yaml.YAMLError):
+        return None  # not read as stated: the safe reading is "said nothing"
+    flag = data.get("confidential") if isinstance(data, dict) else None
+    return flag if isinstance(flag, bool) else None
 
 
 def watchlist_of(store: Store) -> Watchlist:
@@ -117,12 +144,28 @@ class StoreResolutionCache:
                 cache_put_many(session=session, resolver_version=namespace, values=values)
 
 
-def make_screener(
-    store: Store, *, use_opsin: bool = True, opsin_timeout_s: float = 60.0, workers: int = 1
-) -> Screener:
-    """A screener over the store's current lists, caching resolutions in the store.
+def default_workers() -> int:
+    """The cores this process may run on (its CPU affinity where the system says, else the
+    machine's count): the default number of processes judging new declarations of a file."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity on this system (macOS, Windows)
+        return max(1, os.cpu_count() or 1)
 
-    ``workers`` > 1 judges new distinct declarations in that many processes.
+
+def make_screener(
+    store: Store,
+    *,
+    use_opsin: bool = True,
+    opsin_timeout_s: float = 60.0,
+    workers: int = 1,
+    as_of: date | None = None,
+) -> Screener:
+    """A screener over the store's current lists as they apply on ``as_of`` (default today),
+    caching resolutions in the store.
+
+    ``workers`` > 1 judges new distinct declarations in that many processes (the command
+    line and :func:`screen_file` use :func:`default_workers`; the API keeps one).
     """
     return Screener(
         watchlist_of(store),
@@ -130,6 +173,7 @@ def make_screener(
         opsin_timeout_s=opsin_timeout_s,
         cache=StoreResolutionCache(store),
         workers=workers,
+        as_of=as_of,
     )
 
 
@@ -212,6 +256,7 @@ def screen_file(
     keep_results: bool = True,
     sinks: Sequence[Sink] = (),
     chunk_rows: int = CHUNK_ROWS,
+    progress: ScreeningProgress | None = None,
 ) -> ScreenedFile:
     """Read, screen and (with ``record``) store a manifest file, chunk by chunk.
 
@@ -220,8 +265,11 @@ def screen_file(
     when the last chunk is in. With ``keep_results=False`` nothing per line is kept in memory.
     Raises :class:`~precursorwatch.errors.ManifestError` when the file cannot be read; nothing
     is stored then (a file unreadable half way leaves an incomplete screening no reader lists).
+    Without ``screener``, one over the store's lists judges in :func:`default_workers`
+    processes. ``progress`` counts the lines read and judged as they go, and can cancel
+    (:class:`~precursorwatch.run.progress.ScreeningProgress`).
     """
-    screener = screener or make_screener(store)
+    screener = screener or make_screener(store, workers=default_workers())
     if isinstance(screener, Screener):
         screener.warm_up()
     keep = _Keep() if keep_results else None
@@ -235,14 +283,20 @@ def screen_file(
             list_versions=screener.watchlist.versions(),
         )
     everyone: list[Sink] = [*sinks, *(s for s in (keep, recorder) if s is not None)]
-    done = stream_screen(
-        path,
-        screener,
-        sinks=everyone,
-        mapping=dict(mapping) if mapping else None,
-        chunk_rows=chunk_rows,
-        on_chunk=on_chunk,
-    )
+    try:
+        done = stream_screen(
+            path,
+            screener,
+            sinks=everyone,
+            mapping=dict(mapping) if mapping else None,
+            chunk_rows=chunk_rows,
+            on_chunk=on_chunk,
+            progress=progress,
+        )
+    except BaseException:
+        if recorder is not None:
+            recorder.close()  # its thread; what it wrote stays invisible (incomplete)
+        raise
     screening_id = recorder.finish() if recorder is not None else ""
     lines: list[DeclarationLine] = []
     results: list[LineResult] = []

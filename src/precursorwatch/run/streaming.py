@@ -10,49 +10,50 @@ chunk's results go to the sinks, so neither waits for the other. The sinks here:
 
 - :class:`CsvSink`: the CSV report, byte for byte what
   :class:`~precursorwatch.report.writers.CsvReport` writes, but column-wise;
-- :class:`TableSink`: what the terminal table shows (the first lines of each risk tier, and
-  the counts);
-- :class:`StoreSink`: the screening saved in the store, its lines committed chunk by chunk and
-  the screening marked complete only at the end (:mod:`precursorwatch.store.stream`).
+- :class:`~precursorwatch.report.terminal.TableSink`: what the terminal table shows (the
+  first lines of each flagged risk tier, and the counts);
+- :class:`~precursorwatch.run.record.StoreSink`: the screening saved in the store, a block of
+  lines committed per chunk and the screening marked complete only at the end.
+
+A :class:`~precursorwatch.run.progress.ScreeningProgress` given to :func:`stream_screen` counts
+the lines read and judged, and can stop the screening between chunks.
 """
 
 from __future__ import annotations
 
 import ctypes
 import importlib
-import json
-import re
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-import numpy as np
 import pandas as pd
 
-from precursorwatch.manifest.quantities import parse_quantity
 from precursorwatch.manifest.read import ManifestInfo, open_manifest
 from precursorwatch.models import Watchlist
-from precursorwatch.report.writers import RISK_ORDER, CsvReport, print_results
+from precursorwatch.report.writers import CsvReport
+from precursorwatch.run.progress import ScreeningCancelled, ScreeningProgress
+from precursorwatch.run.record import StoreSink
+
+__all__ = [
+    "CHUNK_ROWS",
+    "CsvSink",
+    "DaskScreener",
+    "FrameScreener",
+    "PendingResult",
+    "ScreeningProgress",
+    "Sink",
+    "StoreSink",
+    "StreamResult",
+    "stream_screen",
+]
 
 #: Lines per chunk: the peak memory depends on it, not on the file's size.
 CHUNK_ROWS = 200_000
-_PLAIN_NUMBER = re.compile(r"^[0-9]{1,12}$")
-_TEXT_FIELDS = (
-    "line_id",
-    "description",
-    "cas",
-    "hs_code",
-    "smiles",
-    "origin",
-    "destination",
-    "consignor",
-    "consignee",
-)
-_PLAIN_TEXT = re.compile(r'^[^"\\\x00-\x1f\x7f-\U0010ffff]*$')
 
 
 class PendingResult(Protocol):
@@ -107,13 +108,17 @@ def stream_screen(
     mapping: dict[str, str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
     on_chunk: Callable[[int], None] | None = None,
+    progress: ScreeningProgress | None = None,
 ) -> StreamResult:
     """Screen ``path`` chunk by chunk, giving every chunk to each sink in order.
 
     Raises :class:`~precursorwatch.errors.ManifestError` when the file cannot be read (before
     any sink is called when detection fails; a sink may have seen earlier chunks when a later
     part of the file is unreadable). ``seconds`` holds ``read``, ``identify``, ``match``,
-    ``score``, ``broadcast`` and one entry per sink class (``CsvSink`` ...).
+    ``score``, ``broadcast`` and one entry per sink class (``CsvSink`` ...). ``progress``
+    counts the lines read and judged; cancelled, the screening stops when it next reads a
+    chunk (the judging under way is stopped; the chunks written before stay in the sinks) and
+    raises :class:`~precursorwatch.run.progress.ScreeningCancelled`.
     """
     info, chunks = open_manifest(Path(path), mapping=mapping, chunk_rows=chunk_rows)
     result = StreamResult(info)
@@ -121,12 +126,19 @@ def stream_screen(
     before = dict(screener.timings)
 
     def read() -> pd.DataFrame | None:
+        if progress is not None:
+            progress.check()
         t0 = time.perf_counter()
         try:
-            return next(chunks, None)
+            got = next(chunks, None)
         finally:
             seconds["read"] = seconds.get("read", 0.0) + time.perf_counter() - t0
+        if got is not None and progress is not None:
+            progress.add_read(len(got))
+        return got
 
+    if hasattr(screener, "before_fork"):  # no sink's thread runs while workers are forked
+        screener.before_fork = lambda: _flush(sinks)
     chunk = read()
     pending = screener.begin_frame(chunk) if chunk is not None else None
     following: PendingResult | None = None
@@ -135,6 +147,8 @@ def stream_screen(
         while chunk is not None and pending is not None:
             try:  # the next chunk is read while this one is judged
                 ahead = read()
+            except ScreeningCancelled:
+                raise  # at once: what is being judged is not wanted
             except Exception as exc:  # raised once this chunk is in the sinks: nothing lost
                 ahead, failure = None, exc
             pending.wait()
@@ -152,6 +166,8 @@ def stream_screen(
                 result.by_risk.update(_risk_counts(out["risk"]))
             if on_chunk is not None:
                 on_chunk(len(chunk))
+            if progress is not None:
+                progress.add_judged(len(out))
             del out
             chunk, pending, following = ahead, following, None
             _release_freed_memory()
@@ -159,12 +175,25 @@ def stream_screen(
         for begun in (pending, following):
             if begun is not None:
                 begun.cancel()
+        if hasattr(screener, "before_fork"):
+            screener.before_fork = None
     if failure is not None:
         raise failure
+    _flush(sinks)
+    if progress is not None:
+        progress.finish()
     for stage, total in screener.timings.items():
         seconds[stage] = seconds.get(stage, 0.0) + total - before.get(stage, 0.0)
     result.seconds = dict(seconds)
     return result
+
+
+def _flush(sinks: Sequence[Sink]) -> None:
+    """Wait for the sinks that write in a thread of their own (a ``flush`` method)."""
+    for sink in sinks:
+        flush = getattr(sink, "flush", None)
+        if flush is not None:
+            flush()
 
 
 @cache
@@ -282,213 +311,3 @@ class CsvSink:
         if self._report is None:
             self._report = CsvReport(self._stream)
         self._report.write(out)
-
-
-# --- terminal table --------------------------------------------------------------------------
-
-
-class TableSink:
-    """Keeps what the terminal table shows: the first ``limit`` lines of each risk tier."""
-
-    def __init__(self, limit: int = 200) -> None:
-        self.limit = limit
-        self.kept: dict[str, list[pd.DataFrame]] = {}
-        self._count: Counter[str] = Counter()
-        self.lines = 0
-        self.flagged = 0
-
-    def __call__(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
-        """Count the chunk's lines and keep its first lines of tiers not yet full."""
-        self.lines += len(out)
-        self.flagged += int(out["flagged"].sum()) if len(out) else 0
-        for risk, part in out.groupby("risk", sort=False):
-            room = self.limit - self._count[str(risk)]
-            if room > 0:
-                self.kept.setdefault(str(risk), []).append(part.head(room))
-                self._count[str(risk)] += min(room, len(part))
-
-    def print(self, console: Any) -> None:
-        """Print the table as :func:`~precursorwatch.report.writers.print_table` does for all."""
-        frames = [
-            f
-            for risk in sorted(self.kept, key=lambda r: RISK_ORDER.get(r, 4))
-            for f in self.kept[risk]
-        ]
-        rows = pd.concat(frames).to_dict("records") if frames else []
-        print_results(console, rows, lines=self.lines, flagged=self.flagged, limit=self.limit)
-
-
-# --- the store -------------------------------------------------------------------------------
-
-
-def _json_texts(values: np.ndarray) -> list[str]:
-    """JSON string literals of ``values`` (plain ASCII text is quoted without json.dumps)."""
-    plain = _PLAIN_TEXT.match
-    return [f'"{v}"' if plain(v) else json.dumps(v) for v in map(str, values)]
-
-
-def _warning_lists(values: np.ndarray) -> list[str]:
-    return ["[]" if not v else json.dumps([w for w in str(v).split("; ") if w]) for v in values]
-
-
-class StoreSink:
-    """Saves the screening in the store chunk by chunk; :meth:`finish` marks it complete.
-
-    Each line is stored as :func:`precursorwatch.store.save_screening` stores it (the same
-    columns and the same result JSON), so readers cannot tell the two paths apart.
-    """
-
-    def __init__(
-        self,
-        store: Any,
-        *,
-        actor: str,
-        input_name: str,
-        input_hash: str,
-        list_versions: Mapping[str, str],
-    ) -> None:
-        self.store = store
-        self.actor, self.input_name, self.input_hash = actor, input_name, input_hash
-        self.list_versions = dict(list_versions)
-        self.screening_id = ""
-        self.position = 0
-        self.flagged = 0
-        self.by_risk: Counter[str] = Counter()
-        self._heads: dict[tuple[str, str], str] = {}
-        self._quantities: dict[tuple[str, str], tuple[float | None, str]] = {}
-
-    def _begin(self) -> None:
-        """Insert the (incomplete) screening row, once, when the first chunk arrives."""
-        from precursorwatch.store.stream import begin_screening
-
-        if self.screening_id:
-            return
-        with self.store.session() as session:
-            self.screening_id = begin_screening(
-                session=session,
-                actor=self.actor,
-                input_name=self.input_name,
-                input_hash=self.input_hash,
-                list_versions=self.list_versions,
-            )
-
-    def _quantity(self, text: str, unit: str) -> tuple[float | None, str]:
-        """``parse_quantity``'s value and unit symbol (the manifest's unit when it gives none).
-
-        A plain whole number is its own value; its unit is looked up once per unit text.
-        """
-        key = ("1", unit) if _PLAIN_NUMBER.match(text) else (text, unit)
-        hit = self._quantities.get(key)
-        if hit is None:
-            if len(self._quantities) > 100_000:
-                self._quantities.clear()
-            value, symbol, _ = parse_quantity(key[0], unit)
-            hit = self._quantities[key] = (value, symbol or unit)
-        return (float(text), hit[1]) if key[0] != text else hit
-
-    def _head(self, out: pd.DataFrame, i: int) -> str:
-        """The result JSON of row ``i`` without its per-line fields (line id, reason, warnings),
-        shared by every line with the same evidence and risk."""
-        evidence = str(out["evidence"].iat[i] or "[]")
-        key = (evidence, str(out["risk"].iat[i]))
-        head = self._heads.get(key)
-        if head is None:
-            fields = {
-                "flagged": bool(out["flagged"].iat[i]),
-                "risk": out["risk"].iat[i],
-                "matched_key": out["matched_key"].iat[i],
-                "matched_name": out["matched_name"].iat[i],
-                "matched_cas": out["matched_cas"].iat[i],
-                "lists": [c for c in str(out["lists"].iat[i]).split(";") if c],
-                "match_type": out["match_type"].iat[i],
-                "score": float(out["score"].to_numpy(dtype=float)[i]),
-            }
-            if len(self._heads) > 200_000:
-                self._heads.clear()
-            head = self._heads[key] = json.dumps(fields)[1:-1] + ', "evidence": ' + evidence
-        return head
-
-    def __call__(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
-        """Insert the chunk's lines and commit them (still invisible to readers)."""
-        from precursorwatch.store.stream import add_screening_lines
-
-        self._begin()
-        n = len(out)
-        if not n:
-            return
-
-        def col(name: str) -> list[str]:
-            if name not in chunk.columns:
-                return [""] * n
-            return ["" if v is None else str(v) for v in chunk[name].to_numpy(dtype=object)]
-
-        rows_no = chunk["row"].to_numpy() if "row" in chunk.columns else np.arange(1, n + 1)
-        parsed = [
-            self._quantity(" ".join(q.split()), u)
-            for q, u in zip(col("quantity"), col("unit"), strict=True)
-        ]
-        evidence = out["evidence"].to_numpy(dtype=object)
-        risk = out["risk"].to_numpy(dtype=object)
-        heads: list[str] = []
-        seen: dict[tuple[str, str], str] = {}
-        for i in range(n):
-            key = (str(evidence[i] or "[]"), str(risk[i]))
-            head = seen.get(key)
-            if head is None:
-                head = seen[key] = self._head(out, i)
-            heads.append(head)
-        warn_json = _warning_lists(out["warnings"].to_numpy(dtype=object))
-        line_ids = _json_texts(out["line_id"].to_numpy(dtype=object))
-        reasons = _json_texts(out["reason"].to_numpy(dtype=object))
-        others = {name: col(name) for name in _TEXT_FIELDS}
-        flagged = out["flagged"].to_numpy(dtype=bool)
-        matched = out["matched_key"].to_numpy(dtype=object)
-        match_type = out["match_type"].to_numpy(dtype=object)
-        score = out["score"].to_numpy(dtype=float)
-        rows = []
-        for i in range(n):
-            value, symbol = parsed[i]
-            rows.append(
-                {
-                    "screening_id": self.screening_id,
-                    "position": self.position + i,
-                    "row": int(rows_no[i]),
-                    **{name: values[i] for name, values in others.items()},
-                    "quantity": value,
-                    "unit": symbol,
-                    "warnings": warn_json[i],
-                    "risk": risk[i],
-                    "flagged": bool(flagged[i]),
-                    "matched_key": matched[i],
-                    "match_type": match_type[i],
-                    "score": float(score[i]),
-                    "result": (
-                        f'{{"line_id": {line_ids[i]}, {heads[i]}, '
-                        f'"reason": {reasons[i]}, "warnings": {warn_json[i]}}}'
-                    ),
-                }
-            )
-        with self.store.session() as session:
-            add_screening_lines(session=session, rows=rows)
-        self.position += n
-        self.flagged += int(flagged.sum())
-        self.by_risk.update(_risk_counts(out["risk"]))
-
-    def finish(self) -> str:
-        """Mark the screening complete (counts, audit event); returns its id."""
-        from precursorwatch.store.stream import finish_screening
-
-        self._begin()
-        with self.store.session() as session:
-            finish_screening(
-                session=session,
-                screening_id=self.screening_id,
-                line_count=self.position,
-                flagged=self.flagged,
-                by_risk=dict(self.by_risk),
-                actor=self.actor,
-                input_name=self.input_name,
-                input_hash=self.input_hash,
-                list_versions=self.list_versions,
-            )
-        return self.screening_id

@@ -1,6 +1,7 @@
 """API keys: create (the secret is shown once), authenticate, list, revoke.
 
-Only the SHA-256 of a secret is stored, with 8 characters after ``pw_`` for display.
+Only the SHA-256 of a secret is stored, with 8 characters after ``pw_`` for display. Names are
+unique: screenings are authorised by key id, and the audit records both id and name.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from precursorwatch.errors import InputError, QueryError
@@ -21,6 +22,8 @@ from precursorwatch.store.tables import api_key, utcnow
 
 SECRET_PREFIX = "pw_"
 PREFIX_LENGTH = 8
+#: Longest key name (the column's width).
+MAX_NAME = 200
 
 
 def _hash(secret: str) -> str:
@@ -43,14 +46,24 @@ def create_api_key(
 ) -> tuple[ApiKeyInfo, str]:
     """Create a key; returns its info and the secret, which is never stored nor shown again.
 
-    Raises InputError when ``role`` is not one of officer, operator, admin or ``name`` is
-    empty.
+    Raises InputError when ``role`` is not one of officer, operator, admin, or ``name`` is
+    empty or already another key's (names are unique, compared without regard to case).
     """
     if role not in ROLES:
         raise InputError(f"role {role!r} is unknown: use one of {', '.join(ROLES)}")
     name = name.strip()
     if not name:
         raise InputError("an API key needs a name (who or what uses it): give --name")
+    if len(name) > MAX_NAME:
+        raise InputError(f"an API key's name has at most {MAX_NAME} characters")
+    taken = session.execute(
+        select(api_key.c.id, api_key.c.name).where(func.lower(api_key.c.name) == name.lower())
+    ).first()
+    if taken is not None:
+        raise InputError(
+            f"an API key named {taken.name!r} exists already (id {taken.id}): key names are "
+            "unique, as the audit and the pages name keys by them; choose another --name"
+        )
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     info = ApiKeyInfo(
         key_id=uuid.uuid4().hex,

@@ -52,6 +52,19 @@ class ScreeningSummary:
     lines: int
     flagged: int
     by_risk: Mapping[str, int]
+    #: When ``prune`` removed its lines (None: they are kept).
+    pruned_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSize:
+    """What the store keeps of one screening: its lines, distinct results and their bytes
+    (the compressed line blocks and the results' JSON text)."""
+
+    summary: ScreeningSummary
+    lines_stored: int
+    results_stored: int
+    bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +120,5 @@ class AuditEvent:
     actor: str
     action: str
     detail: Mapping[str, object]
+    #: The API key the event was done with ('' for the CLI and the system).
+    actor_key_id: str = ""

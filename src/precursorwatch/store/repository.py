@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, exists, insert, select, update
@@ -33,8 +33,10 @@ from precursorwatch.store.screenings import (
     iter_screening_lines,
     list_screenings,
     save_screening,
+    screening_sizes,
     substance_history,
 )
+from precursorwatch.store.stream import PruneOutcome, prune_screenings
 from precursorwatch.store.tables import (
     list_table,
     list_version,
@@ -46,6 +48,7 @@ from precursorwatch.store.tables import (
 )
 
 __all__ = [
+    "PruneOutcome",
     "authenticate",
     "cache_get_many",
     "cache_put_many",
@@ -62,9 +65,11 @@ __all__ = [
     "list_screenings",
     "list_summaries",
     "list_versions",
+    "prune_screenings",
     "record_audit",
     "revoke_api_key",
     "save_screening",
+    "screening_sizes",
     "store_is_empty",
     "substance_history",
 ]
@@ -85,8 +90,14 @@ def import_lists(
     substances: Mapping[str, Substance],
     source_file: str,
     actor: str = "system",
+    made_public: Collection[str] = (),
 ) -> list[ImportOutcome]:
     """Store each list as a new version unless its content hash equals the current one's.
+
+    Confidentiality never changes silently: a new version of a list whose current version
+    is confidential stays confidential unless its code is in ``made_public`` (the importer
+    said explicitly that it is public: ``--public``, ``confidential: false``); the audit
+    event of every version records its confidentiality and what it was before.
 
     The whole call is one unit (a savepoint): when anything fails, nothing of it stays in the
     session, and the error is raised again. Raises ListFileError when an entry names a
@@ -100,6 +111,7 @@ def import_lists(
                 substances=substances,
                 source_file=source_file,
                 actor=actor,
+                made_public=ld.code in made_public,
             )
             for ld in lists
         ]
@@ -112,6 +124,7 @@ def _import_one(
     substances: Mapping[str, Substance],
     source_file: str,
     actor: str,
+    made_public: bool = False,
 ) -> ImportOutcome:
     keys = list(dict.fromkeys(e.substance_key for e in listdef.entries))
     for entry in listdef.entries:
@@ -124,10 +137,21 @@ def _import_one(
                 field="substance",
             )
     named = {k: substances[k] for k in keys}
-    digest = listdef.content_hash or content_hash(listdef, named)
     list_id = session.execute(
         select(list_table.c.id).where(list_table.c.code == listdef.code)
     ).scalar_one_or_none()
+    current = None
+    if list_id is not None:
+        current = session.execute(
+            select(
+                list_version.c.version, list_version.c.content_hash, list_version.c.confidential
+            ).where(list_version.c.list_id == list_id, list_version.c.is_current.is_(True))
+        ).first()
+    was_confidential = bool(current is not None and current.confidential)
+    kept = was_confidential and not listdef.confidential and not made_public
+    if kept:  # not said to be public: the new version stays confidential
+        listdef = dataclasses.replace(listdef, confidential=True, content_hash="")
+    digest = listdef.content_hash or content_hash(listdef, named)
     now = utcnow()
     previous = 0
     if list_id is None:
@@ -135,11 +159,6 @@ def _import_one(
             insert(list_table).values(code=listdef.code, created_at=now).returning(list_table.c.id)
         ).scalar_one()
     else:
-        current = session.execute(
-            select(list_version.c.version, list_version.c.content_hash).where(
-                list_version.c.list_id == list_id, list_version.c.is_current.is_(True)
-            )
-        ).first()
         if current is not None:
             previous = current.version
             if current.content_hash == digest:
@@ -186,6 +205,10 @@ def _import_one(
                     "thresholds": to_json(e.thresholds),
                     "family_smarts": e.family_smarts,
                     "family_name": e.family_name,
+                    "applies_from": e.applies_from,
+                    "applies_until": e.applies_until,
+                    "act": e.act,
+                    "removed_by": e.removed_by,
                 }
                 for e in listdef.entries
             ],
@@ -201,9 +224,25 @@ def _import_one(
             "content_hash": digest,
             "source_file": source_file,
             "entries": len(listdef.entries),
+            "confidential": listdef.confidential,
+            "confidential_before": was_confidential if current is not None else None,
+            "confidentiality": _confidentiality_note(
+                was_confidential if current is not None else None, listdef.confidential, kept
+            ),
         },
     )
     return ImportOutcome(listdef.code, status, version, digest)
+
+
+def _confidentiality_note(before: bool | None, now: bool, kept: bool) -> str:
+    """What happened to a list's confidentiality, for the audit."""
+    if kept:
+        return "kept confidential: the import did not say the list is public"
+    if before is None:
+        return "confidential" if now else "public"
+    if before == now:
+        return "unchanged (confidential)" if now else "unchanged (public)"
+    return "made confidential" if now else "made public: the import said so explicitly"
 
 
 def _upsert_substances(*, session: Session, substances: Iterable[Substance]) -> None:

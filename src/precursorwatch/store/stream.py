@@ -1,44 +1,32 @@
-"""A screening saved while it streams: the record first, lines per chunk, complete at the end.
+"""A screening saved while it streams: the record first, lines per block, complete at the end.
 
 :func:`save_screening` keeps a whole screening in memory; a file of ten million lines cannot.
-Here the screening row is inserted with ``complete = false`` (readers never see it), each chunk
-of lines is inserted and committed in its own short transaction (so the resolver cache can be
-written between chunks, even on SQLite), and :func:`finish_screening` sets the counts and
+Here the screening row is inserted with ``complete = false`` (readers never see it), each
+block of lines (:mod:`precursorwatch.store.blocks`) is inserted with the results it numbered
+first, and committed in its own short transaction (so the resolver cache can be written
+between blocks, even on SQLite), and :func:`finish_screening` sets the counts and
 ``complete = true`` and records the audit event in one last transaction. A run that dies half
 way leaves an incomplete screening that no reader lists.
 
-Line rows carry their JSON columns (``warnings``, ``result``) as ready JSON text, so a million
-lines are not serialised value by value.
+Retention: :func:`prune_screenings` removes the lines and results of old screenings and keeps
+their summary row and audit trail.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, MetaData, Table, Text, delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from precursorwatch.models import RISKS
 from precursorwatch.store.audit import record_audit
-from precursorwatch.store.tables import screening, screening_line, utcnow
-
-#: Rows per executemany batch.
-_BATCH = 5_000
-
-#: ``screening_line`` with its JSON columns typed as text: values are JSON text already.
-_LINE_TEXT = Table(
-    screening_line.name,
-    MetaData(),
-    *(
-        Column(c.name, Text if isinstance(c.type, JSON) else c.type, primary_key=c.primary_key)
-        for c in screening_line.columns
-    ),
-)
-#: The columns each line row must give (``id`` is generated).
-LINE_COLUMNS: tuple[str, ...] = tuple(c.name for c in screening_line.columns if c.name != "id")
+from precursorwatch.store.blocks import BLOCK_FORMAT
+from precursorwatch.store.tables import screening, screening_block, screening_result, utcnow
 
 
 def begin_screening(
@@ -68,24 +56,35 @@ def begin_screening(
     return screening_id
 
 
-def add_screening_lines(*, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert line rows (keys :data:`LINE_COLUMNS`; ``warnings`` and ``result`` JSON text).
-
-    On SQLite the rows go straight to the driver's executemany (SQLAlchemy's per-row
-    parameter processing would cost more than the insert); elsewhere through a Core insert.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        sql = (
-            f"INSERT INTO {screening_line.name} ({', '.join(LINE_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in LINE_COLUMNS)})"
+def add_screening_block(
+    *,
+    session: Session,
+    screening_id: str,
+    block_no: int,
+    first_position: int,
+    line_count: int,
+    data: bytes,
+    results: Sequence[Mapping[str, Any]] = (),
+) -> None:
+    """Insert one block of lines (:func:`~precursorwatch.store.blocks.encode_block`) and the
+    results it numbered first (rows of :meth:`ResultBook.take
+    <precursorwatch.store.blocks.ResultBook.take>`)."""
+    if results:
+        session.execute(
+            insert(screening_result), [{**r, "screening_id": screening_id} for r in results]
         )
-        conn = session.connection()
-        for start in range(0, len(rows), _BATCH):
-            batch = [tuple(r[c] for c in LINE_COLUMNS) for r in rows[start : start + _BATCH]]
-            conn.exec_driver_sql(sql, batch)
-        return
-    for start in range(0, len(rows), _BATCH):
-        session.execute(insert(_LINE_TEXT), list(rows[start : start + _BATCH]))
+    session.execute(
+        insert(screening_block).values(
+            screening_id=screening_id,
+            block_no=block_no,
+            first_position=first_position,
+            line_count=line_count,
+            result_count=len(results),
+            bytes=len(data) + sum(len(r["result"].encode("utf-8")) for r in results),
+            format=BLOCK_FORMAT,
+            data=data,
+        )
+    )
 
 
 def finish_screening(
@@ -126,6 +125,14 @@ def finish_screening(
     )
 
 
+def _delete_lines(session: Session, screening_ids: Sequence[str]) -> None:
+    """Delete the blocks and results of these screenings (in slices: bound parameters)."""
+    for start in range(0, len(screening_ids), 500):
+        ids = list(screening_ids[start : start + 500])
+        session.execute(delete(screening_block).where(screening_block.c.screening_id.in_(ids)))
+        session.execute(delete(screening_result).where(screening_result.c.screening_id.in_(ids)))
+
+
 def purge_incomplete_screenings(*, session: Session, older_than: timedelta) -> int:
     """Delete screenings left incomplete (a killed run) for longer than ``older_than``.
 
@@ -144,7 +151,7 @@ def purge_incomplete_screenings(*, session: Session, older_than: timedelta) -> i
     ]
     if not stale:
         return 0
-    session.execute(delete(screening_line).where(screening_line.c.screening_id.in_(stale)))
+    _delete_lines(session, stale)
     session.execute(delete(screening).where(screening.c.id.in_(stale)))
     record_audit(
         session=session,
@@ -153,3 +160,70 @@ def purge_incomplete_screenings(*, session: Session, older_than: timedelta) -> i
         detail={"screenings": stale, "reason": "left incomplete by a stopped run"},
     )
     return len(stale)
+
+
+@dataclass(frozen=True, slots=True)
+class PruneOutcome:
+    """What :func:`prune_screenings` removed."""
+
+    before: datetime
+    screenings: tuple[str, ...]
+    lines: int
+    results: int
+    bytes: int
+
+
+def prune_screenings(*, session: Session, before: datetime, actor: str) -> PruneOutcome:
+    """Remove the lines and results of the complete screenings created before ``before``.
+
+    Each keeps its summary row (counts, list versions, input hash), marked ``pruned_at``,
+    and its audit trail; an audit event "screening.pruned" names them and what was removed.
+    Screenings pruned already are left alone (a second call removes nothing and records
+    nothing). ``before`` must be timezone-aware.
+    """
+    old = list(
+        session.execute(
+            select(screening.c.id)
+            .where(
+                screening.c.complete.is_(True),
+                screening.c.created_at < before,
+                screening.c.pruned_at.is_(None),
+            )
+            .order_by(screening.c.created_at, screening.c.id)
+        ).scalars()
+    )
+    if not old:
+        return PruneOutcome(before, (), 0, 0, 0)
+    lines = data_bytes = results = 0
+    for start in range(0, len(old), 500):
+        found = session.execute(
+            select(
+                func.coalesce(func.sum(screening_block.c.line_count), 0),
+                func.coalesce(func.sum(screening_block.c.result_count), 0),
+                func.coalesce(func.sum(screening_block.c.bytes), 0),
+            ).where(screening_block.c.screening_id.in_(old[start : start + 500]))
+        ).one()
+        lines += int(found[0])
+        results += int(found[1])
+        data_bytes += int(found[2])
+    _delete_lines(session, old)
+    now = utcnow()
+    for start in range(0, len(old), 500):
+        session.execute(
+            update(screening)
+            .where(screening.c.id.in_(old[start : start + 500]))
+            .values(pruned_at=now)
+        )
+    record_audit(
+        session=session,
+        actor=actor,
+        action="screening.pruned",
+        detail={
+            "before": before.isoformat(),
+            "screenings": old,
+            "lines": lines,
+            "results": results,
+            "bytes": data_bytes,
+        },
+    )
+    return PruneOutcome(before, tuple(old), lines, results, data_bytes)

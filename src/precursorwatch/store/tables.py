@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -151,6 +153,11 @@ listing = Table(
     Column("thresholds", JSON, nullable=False),
     Column("family_smarts", Text, nullable=False),
     Column("family_name", Text, nullable=False),
+    # The entry's dates as written (YYYY-MM-DD, '' = the list's default) and its acts (0002).
+    Column("applies_from", String(10), nullable=False, server_default=""),
+    Column("applies_until", String(10), nullable=False, server_default=""),
+    Column("act", Text, nullable=False, server_default=""),
+    Column("removed_by", Text, nullable=False, server_default=""),
     Index("ix_listing_list_version_id", "list_version_id"),
     Index("ix_listing_substance_key", "substance_key"),
 )
@@ -169,36 +176,43 @@ screening = Table(
     Column("by_risk", JSON, nullable=False),
     # Set true in the same transaction as the lines: readers only ever see complete ones.
     Column("complete", Boolean, nullable=False),
+    # When ``prune`` removed its lines (the summary and the audit trail stay); NULL: kept.
+    Column("pruned_at", UTCDateTime, nullable=True),
     Index("ix_screening_created_at", "created_at"),
 )
 
-screening_line = Table(
-    "screening_line",
+#: Each distinct judged result of a screening, once: the verdict without what is the line's
+#: own (its id, warnings, and a reason with a quantity sentence). Lines refer to it by number.
+screening_result = Table(
+    "screening_result",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("screening_id", String(32), ForeignKey("screening.id"), nullable=False),
-    Column("position", Integer, nullable=False),
-    Column("row", Integer, nullable=False),
-    Column("line_id", Text, nullable=False),
-    Column("description", Text, nullable=False),
-    Column("cas", Text, nullable=False),
-    Column("hs_code", Text, nullable=False),
-    Column("quantity", Float, nullable=True),
-    Column("unit", Text, nullable=False),
-    Column("smiles", Text, nullable=False),
-    Column("origin", Text, nullable=False),
-    Column("destination", Text, nullable=False),
-    Column("consignor", Text, nullable=False),
-    Column("consignee", Text, nullable=False),
-    Column("warnings", JSON, nullable=False),
+    Column("screening_id", String(32), ForeignKey("screening.id"), primary_key=True),
+    Column("result_no", Integer, primary_key=True, autoincrement=False),
     Column("risk", String(16), nullable=False),
     Column("flagged", Boolean, nullable=False),
     Column("matched_key", String(200), nullable=False),
     Column("match_type", String(32), nullable=False),
     Column("score", Float, nullable=False),
-    Column("result", JSON, nullable=False),
-    Index("ix_screening_line_screening_id", "screening_id"),
-    Index("ix_screening_line_matched_key", "matched_key"),
+    # JSON text of the LineResult without line_id and warnings (precursorwatch.store.blocks).
+    Column("result", Text, nullable=False),
+    Index("ix_screening_result_matched_key", "matched_key"),
+)
+
+#: A screening's lines, a block of consecutive lines per row: each line's own fields and the
+#: number of its result, as compressed Arrow columns (``format``; precursorwatch.store.blocks).
+screening_block = Table(
+    "screening_block",
+    metadata,
+    Column("screening_id", String(32), ForeignKey("screening.id"), primary_key=True),
+    Column("block_no", Integer, primary_key=True, autoincrement=False),
+    Column("first_position", Integer, nullable=False),
+    Column("line_count", Integer, nullable=False),
+    # The results first numbered in this block (written with it), and the bytes of the
+    # block's data and of those results' JSON: the store's size per screening, summed cheaply.
+    Column("result_count", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
 )
 
 audit_event = Table(
@@ -209,6 +223,8 @@ audit_event = Table(
     Column("actor", String(200), nullable=False),
     Column("action", String(100), nullable=False),
     Column("detail", JSON, nullable=False),
+    # The API key the event was done with ('' for the CLI and the system) (0004_key_ids).
+    Column("actor_key_id", String(32), nullable=False, server_default=""),
     Index("ix_audit_event_at", "at"),
 )
 
@@ -223,6 +239,19 @@ api_key = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
     Index("ix_api_key_prefix", "prefix"),
+    # A name says who uses a key, in the audit and on pages: one key per name (0004_key_ids).
+    Index("ix_api_key_name_unique", "name", unique=True),
+)
+
+#: Which API key made a screening: operators read only their own key's screenings (the
+#: name in ``screening.actor`` need not have been unique once) (0004_key_ids).
+screening_owner = Table(
+    "screening_owner",
+    metadata,
+    Column("screening_id", String(32), primary_key=True),
+    Column("key_id", String(32), nullable=False),
+    Column("key_name", String(200), nullable=False),
+    Index("ix_screening_owner_key_id", "key_id"),
 )
 
 resolver_cache = Table(

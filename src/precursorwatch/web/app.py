@@ -1,24 +1,34 @@
 """The FastAPI app factory: API routers under /v1, the officers' pages, one error shape,
 security headers. Nothing is built or opened at import; the store opens on first use.
+
+The interactive API documentation page (``/docs``) is off: Swagger UI would load its scripts
+from a CDN, and no copy is installed to serve from here. The OpenAPI document stays at
+``/openapi.json`` (and ``api/openapi.json``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from precursorwatch.settings import Settings, get_settings
 from precursorwatch.store import Store
 from precursorwatch.web import (
     pages,
+    routes_consignees,
+    routes_law,
     routes_lists,
     routes_rescreen,
     routes_screen,
     routes_substances,
 )
 from precursorwatch.web.errors import install_error_handlers
+from precursorwatch.web.http_guard import SECURITY_HEADERS, EarlyGate, SecurityHeaders
 from precursorwatch.web.limits import BodyLimit
 from precursorwatch.web.report_html import TEMPLATES_DIR
 from precursorwatch.web.state import AppState
@@ -32,21 +42,30 @@ Every call under `/v1` needs `Authorization: Bearer <key>` (make a key with
 body `{"error": {"status": int, "code": str, "message": str}}`.
 """
 
-#: Headers on every answer. Inline styles are allowed (RDKit's SVG uses style attributes);
-#: scripts only from this origin (the pages use none).
-SECURITY_HEADERS: dict[str, str] = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-#: Paths left without the CSP (the interactive docs load their own scripts).
-_NO_CSP = ("/docs", "/redoc")
+__all__ = ["API_VERSION", "SECURITY_HEADERS", "create_app"]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the screening workers with the server; stop them (and their work) with it."""
+    state: AppState = app.state.pw
+    if state.settings.screen_workers > 0:
+        state.lanes.warm()
+    threading.Thread(target=_warm, args=(state,), daemon=True, name="pw-warm").start()
+    try:
+        yield
+    finally:
+        state.close()
+
+
+def _warm(state: AppState) -> None:
+    """Open the store, build the screeners and load what a first screening loads, so the
+    first request does not wait for them."""
+    try:
+        state.visibility()
+        state.lanes.warm_interactive()
+    except Exception:  # the first request will say what is wrong
+        logging.getLogger(__name__).exception("warming up failed")
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -57,36 +76,30 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         version=API_VERSION,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.pw = AppState(settings or get_settings(), store)
     install_error_handlers(app)
-    # inside the security headers (added below, so outermost): 413s get the headers too
+    # added last = outermost: headers on every answer, then the declared length, then
+    # framing and keys checked; all before the app reads a byte of the body (which is then
+    # counted as it comes)
+    app.add_middleware(EarlyGate)
     app.add_middleware(BodyLimit, limit=app.state.pw.settings.max_upload_bytes)
-
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            if name == "Content-Security-Policy" and request.url.path.startswith(_NO_CSP):
-                continue
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith(("/v1/", "/screenings", "/signin")):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", tags=["health"], responses={200: {"description": "Alive."}})
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         """Liveness: 200 while the server answers (no key needed)."""
         return {"status": "ok"}
 
     app.include_router(routes_screen.router)
     app.include_router(routes_rescreen.router)
+    app.include_router(routes_law.router)  # before routes_lists: /lists/changes is no list code
     app.include_router(routes_lists.router)
     app.include_router(routes_substances.router)
+    app.include_router(routes_consignees.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(TEMPLATES_DIR.parent / "static")), "static")
     return app

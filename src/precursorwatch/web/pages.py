@@ -11,18 +11,21 @@ import hmac
 import secrets
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from precursorwatch.errors import PrecursorWatchError, QueryError
 from precursorwatch.store import ApiKeyInfo
 from precursorwatch.web import work
-from precursorwatch.web.depict import substance_svg
+from precursorwatch.web.consignees import screening_alerts_for
+from precursorwatch.web.depict import inline_svg, substance_svg
 from precursorwatch.web.deps import StateDep, key_of_secret
 from precursorwatch.web.errors import status_of
-from precursorwatch.web.report_html import get_templates, render_report, rows
-from precursorwatch.web.routes_lists import list_detail, visible_lists
-from precursorwatch.web.routes_substances import visible_substance
+from precursorwatch.web.report_html import PAGE_ROWS, get_templates, omitted_note, table
+from precursorwatch.web.routes_lists import audit_confidential_read, list_detail, visible_lists
+from precursorwatch.web.routes_screen import csv_response, html_response, xlsx_response
+from precursorwatch.web.routes_substances import audit_if_confidential, visible_substance
 from precursorwatch.web.state import AppState, PageSession
 
 router = APIRouter(include_in_schema=False)
@@ -127,11 +130,12 @@ def signin(
 
 
 @router.post("/signout")
-def signout(request: Request, state: StateDep, csrf: Annotated[str, Form()] = "") -> Response:
-    """End the session."""
-    visitor = _visitor(request, state)
-    if visitor is not None and _csrf_ok(visitor, csrf):
-        state.close_session(visitor.token)
+def signout(request: Request, state: StateDep) -> Response:
+    """End the session, server-side: the cookie's token is forgotten whatever the form says
+    (the cookie is SameSite=Strict, so another site's form cannot carry it)."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if token:
+        state.close_session(token)
     response = _to_signin()
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -147,72 +151,69 @@ def upload_form(request: Request, state: StateDep) -> Response:
 
 
 @router.post("/upload")
-def upload(
+async def upload(
     request: Request,
     state: StateDep,
     file: Annotated[UploadFile, File()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Screen the uploaded manifest, then show its results."""
-    visitor = _visitor(request, state)
+    visitor = await anyio.to_thread.run_sync(_visitor, request, state)
     if visitor is None:
         return _to_signin()
     if not _csrf_ok(visitor, csrf):
         return _error(request, visitor, 403, "the form expired: reload the page and try again")
     try:
-        summary = work.screen_upload(state, file.file, file.filename or "", actor=visitor.key.name)
+        summary = await work.screen_upload(state, visitor.key, file.file, file.filename or "")
     except PrecursorWatchError as exc:
         status, _ = status_of(exc)
         return _page(request, "upload.html", {"visitor": visitor, "message": str(exc)}, status)
     return RedirectResponse(f"/screenings/{summary.screening_id}", status_code=303)
 
 
-def _view(
-    request: Request, state: AppState, screening_id: str
-) -> Response | tuple[Visitor, work.ScreeningView]:
+@router.get("/screenings/{screening_id}")
+def screening_page(request: Request, state: StateDep, screening_id: str) -> Response:
+    """The results table: flagged lines first, risk colours, reasons, depictions."""
     visitor = _visitor(request, state)
     if visitor is None:
         return _to_signin()
     try:
-        return visitor, work.screening_for(state, visitor.key, screening_id)
+        summary = work.screening_for(state, visitor.key, screening_id)
     except QueryError as exc:
         return _error(request, visitor, 404, str(exc))
-
-
-@router.get("/screenings/{screening_id}")
-def screening_page(request: Request, state: StateDep, screening_id: str) -> Response:
-    """The results table: flagged lines first, risk colours, reasons, depictions."""
-    got = _view(request, state, screening_id)
-    if isinstance(got, Response):
-        return got
-    visitor, view = got
+    work.audit_confidential_screening(state, visitor.key, summary)
+    shown = table(state, visitor.key, summary, PAGE_ROWS)
     return _page(
         request,
         "screening.html",
-        {"visitor": visitor, "summary": view.summary, "rows": rows(state, view)},
+        {
+            "visitor": visitor,
+            "summary": summary,
+            "rows": shown.rows,
+            "omitted": omitted_note(shown),
+            "alerts": screening_alerts_for(state, visitor.key, summary),
+        },
     )
 
 
 @router.get("/screenings/{screening_id}/report.{fmt}")
-def screening_report(request: Request, state: StateDep, screening_id: str, fmt: str) -> Response:
+async def screening_report(
+    request: Request, state: StateDep, screening_id: str, fmt: str
+) -> Response:
     """Download the report as csv, xlsx or html (the API's bytes)."""
-    got = _view(request, state, screening_id)
-    if isinstance(got, Response):
-        return got
-    visitor, view = got
-    disposition = {"Content-Disposition": f'attachment; filename="{work.download_name(view, fmt)}"'}
-    if fmt == "csv":
-        body: str | bytes = work.report_csv(view).encode("utf-8")
-        media = "text/csv; charset=utf-8"
-    elif fmt == "xlsx":
-        body = work.report_xlsx(view)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    elif fmt == "html":
-        body = render_report(state, view, role=visitor.key.role)
-        media = "text/html; charset=utf-8"
-    else:
-        return _error(request, visitor, 404, f"no report format {fmt!r}: csv, xlsx or html")
-    return Response(body, media_type=media, headers=disposition)
+    visitor = await anyio.to_thread.run_sync(_visitor, request, state)
+    if visitor is None:
+        return _to_signin()
+    try:
+        if fmt == "csv":
+            return await csv_response(state, visitor.key, screening_id)
+        if fmt == "xlsx":
+            return await xlsx_response(request, state, visitor.key, screening_id)
+        if fmt == "html":
+            return await html_response(state, visitor.key, screening_id)
+    except QueryError as exc:
+        return _error(request, visitor, 404, str(exc))
+    return _error(request, visitor, 404, f"no report format {fmt[:20]!r}: csv, xlsx or html")
 
 
 @router.get("/lists")
@@ -236,6 +237,8 @@ def list_page(request: Request, state: StateDep, code: str) -> Response:
         detail = list_detail(state, code, visitor.key.role)
     except QueryError as exc:
         return _error(request, visitor, 404, str(exc))
+    if detail.confidential:
+        audit_confidential_read(state, visitor.key, "list.read", {"code": detail.code})
     return _page(request, "list.html", {"visitor": visitor, "list": detail})
 
 
@@ -249,7 +252,7 @@ def substance_page(request: Request, state: StateDep, key: str) -> Response:
         substance, listings = visible_substance(state, key, visitor.key.role)
     except QueryError as exc:
         return _error(request, visitor, 404, str(exc))
-    from precursorwatch.web.depict import inline_svg
+    audit_if_confidential(state, visitor.key, substance, listings)
 
     return _page(
         request,

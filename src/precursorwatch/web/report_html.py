@@ -1,5 +1,11 @@
 """Rows for the results table (flagged lines first, depictions for structure hits), the
-Jinja2 templates, and the standalone HTML report built from them.
+pages' Jinja2 templates, and the standalone HTML report (rendered by
+:mod:`precursorwatch.report.html`).
+
+A table is read from the store in one pass, a batch at a time, keeping at most ``limit`` rows
+per risk tier: a page shows :data:`PAGE_ROWS` lines and the HTML report
+:data:`REPORT_ROWS` (flagged lines first), and says how many more the CSV and XLSX reports
+hold. Pictures are drawn within a time budget per page (:mod:`precursorwatch.web.depict`).
 
 All text reaches HTML through Jinja2's autoescaping; user text is also defused against
 formula injection (a report opened in a spreadsheet program stays inert).
@@ -9,21 +15,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from html import escape
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
 from precursorwatch.models import STRUCTURE_MATCH_TYPES as STRUCTURE_TYPES
 from precursorwatch.models import DeclarationLine, LineResult
-from precursorwatch.report.writers import defuse
-from precursorwatch.web.depict import hit_svg
+from precursorwatch.report.html import Row, render_report_html
+from precursorwatch.store import ApiKeyInfo, ScreeningSummary
+from precursorwatch.web import work
+from precursorwatch.web.depict import Budget, hit_svg
 from precursorwatch.web.state import AppState
-from precursorwatch.web.work import ScreeningView
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2, "none": 3}
 #: Depictions drawn per page at most (RDKit's common-substructure search costs time).
 MAX_DEPICTIONS = 200
+#: Lines a screening page shows, and the standalone HTML report holds, at most.
+PAGE_ROWS = 2_000
+REPORT_ROWS = 20_000
 
 
 @cache
@@ -33,47 +44,58 @@ def get_templates() -> Jinja2Templates:
 
 
 @dataclass(frozen=True)
-class Row:
-    """One line of the results table."""
+class Table:
+    """The rows shown of a screening, and how many lines it has in all."""
 
-    line: DeclarationLine
-    result: LineResult
-    svg: str
+    rows: list[Row]
+    total: int
 
     @property
-    def cells(self) -> dict[str, str]:
-        """The user-supplied text of the line, defused against formula injection."""
-        d, r = self.line, self.result
-        return {
-            "line_id": defuse(r.line_id),
-            "description": defuse(d.description),
-            "cas": defuse(d.cas),
-            "quantity": defuse(f"{d.quantity:g} {d.unit}" if d.quantity is not None else d.unit),
-            "consignee": defuse(d.consignee),
-        }
+    def omitted(self) -> int:
+        """Lines not shown."""
+        return self.total - len(self.rows)
 
 
-def ordered(view: ScreeningView) -> list[tuple[DeclarationLine, LineResult]]:
-    """Lines flagged first (high, medium, low, none), input order kept within a tier."""
-    pairs = list(zip(view.lines, view.results, strict=True))
-    return sorted(pairs, key=lambda p: RISK_ORDER.get(p[1].risk, 4))
+def table(state: AppState, key: ApiKeyInfo, summary: ScreeningSummary, limit: int) -> Table:
+    """At most ``limit`` rows of a screening, flagged first (input order within a tier), as
+    ``key`` may see them, with the pictures of structure hits."""
+    tiers: dict[int, list[tuple[DeclarationLine, LineResult]]] = {}
+    total = 0
+    for lines, results in work.batches(state, key, summary.screening_id):
+        for d, r in zip(lines, results, strict=True):
+            total += 1
+            tier = tiers.setdefault(RISK_ORDER.get(r.risk, 4), [])
+            if len(tier) < limit:
+                tier.append((d, r))
+    shown = [pair for t in sorted(tiers) for pair in tiers[t]][:limit]
+    budget = Budget()
+    substances = state.screener().watchlist.substances
+    rows = []
+    drawn = 0
+    for d, r in shown:
+        svg = ""
+        if drawn < MAX_DEPICTIONS and r.match_type in STRUCTURE_TYPES and r.matched_key:
+            svg, drawn = hit_svg(d, r, substances, budget), drawn + 1
+        rows.append(Row(d, r, svg))
+    return Table(rows, total)
 
 
-def rows(state: AppState, view: ScreeningView) -> list[Row]:
-    """The table rows of a screening, with the structure depiction of each structure hit."""
-    pairs = ordered(view)
-    wanted = [(d, r) for d, r in pairs if r.match_type in STRUCTURE_TYPES and r.matched_key][
-        :MAX_DEPICTIONS
-    ]
-    svgs: dict[int, str] = {}
-    if wanted:
-        substances = state.screener().watchlist.substances
-        for d, r in wanted:
-            svgs[id(r)] = hit_svg(d, r, substances)
-    return [Row(d, r, svgs.get(id(r), "")) for d, r in pairs]
+def omitted_note(t: Table) -> str:
+    """A sentence on the lines a table leaves out ('' when none)."""
+    if not t.omitted:
+        return ""
+    return (
+        f"{t.omitted:,} more lines are not shown here: the CSV and XLSX reports hold all "
+        f"{t.total:,}."
+    )
 
 
-def render_report(state: AppState, view: ScreeningView, *, role: str) -> str:
-    """The standalone HTML report of a screening (inline styles, no scripts)."""
-    template = get_templates().get_template("report.html")
-    return template.render(summary=view.summary, rows=rows(state, view), role=role)
+def render_report(state: AppState, key: ApiKeyInfo, summary: ScreeningSummary) -> str:
+    """The standalone HTML report of a screening (inline styles, no scripts): the same
+    :func:`~precursorwatch.report.html.render_report_html` the command line writes with."""
+    t = table(state, key, summary, REPORT_ROWS)
+    text = render_report_html(summary, t.rows)
+    note = omitted_note(t)
+    if note:
+        text = text.replace("</body>", f'<p class="omitted">{escape(note)}</p>\n</body>', 1)
+    return text

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from precursorwatch.errors import InputError, QueryError
 from precursorwatch.models import ListEntry, Threshold, Watchlist
-from precursorwatch.store import get_list, list_summaries
+from precursorwatch.store import ApiKeyInfo, get_list, list_summaries
 from precursorwatch.web import work
 from precursorwatch.web.deps import AdminKey, KeyDep, StateDep
 from precursorwatch.web.schemas import (
@@ -20,6 +20,7 @@ from precursorwatch.web.schemas import (
     ListOut,
     ThresholdOut,
 )
+from precursorwatch.web.state import AppState
 from precursorwatch.web.visibility import sees_confidential
 
 router = APIRouter(prefix="/v1", tags=["lists"])
@@ -102,7 +103,17 @@ def get_lists(state: StateDep, key: KeyDep) -> list[ListOut]:
 )
 def get_one_list(code: str, state: StateDep, key: KeyDep) -> ListDetail:
     """One list at its current version, with every entry and its thresholds."""
-    return list_detail(state, code, key.role)
+    detail = list_detail(state, code, key.role)
+    if detail.confidential:
+        audit_confidential_read(state, key, "list.read", {"code": detail.code})
+    return detail
+
+
+def audit_confidential_read(
+    state: AppState, key: ApiKeyInfo, action: str, detail: dict[str, object]
+) -> None:
+    """Audit a read of confidential data (a confidential list, or a substance it names)."""
+    work.audit(state, key, action, {**detail, "confidential": True})
 
 
 @router.post(
@@ -119,7 +130,14 @@ def import_list(
     file: Annotated[UploadFile, File(description="A list file: YAML, or CSV.")],
     state: StateDep,
     key: AdminKey,
-    confidential: Annotated[bool | None, Form(description="Hide the list from operators.")] = None,
+    confidential: Annotated[
+        bool | None,
+        Form(
+            description="true hides the list from operators; false makes it public. Left "
+            "out, the file's own flag counts, and a new version of a confidential list stays "
+            "confidential."
+        ),
+    ] = None,
     code: Annotated[
         str | None, Form(description="List code of a CSV list (default: from the file name).")
     ] = None,
@@ -129,6 +147,8 @@ def import_list(
     A changed list gets a new version; screenings keep the versions they used.
     """
     from precursorwatch.run.service import import_list_file
+    from precursorwatch.store.audit import acting_as
+    from precursorwatch.web.worker import named_as
 
     name = work.safe_filename(file.filename or "", "list.yaml")
     if Path(name).suffix.lower() not in LIST_SUFFIXES:
@@ -136,13 +156,9 @@ def import_list(
     with tempfile.TemporaryDirectory(prefix="precursorwatch-list-") as tmp:
         path = Path(tmp) / name
         work.save_upload(file.file, path, state.settings.max_upload_bytes)
-        with work.named_as(path, name):
+        with named_as(path, name), acting_as(key.key_id, key.name):
             outcome = import_list_file(
-                state.store,
-                path,
-                code=code or None,
-                confidential=True if confidential else None,
-                actor=key.name,
+                state.store, path, code=code or None, confidential=confidential, actor=key.name
             )
     return ImportResponse(
         code=outcome.code,

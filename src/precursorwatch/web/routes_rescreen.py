@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from precursorwatch.run.rescreen import rescreen
 from precursorwatch.web.deps import OfficerKey, StateDep
 from precursorwatch.web.schemas import RescreenLineOut, RescreenRequest, RescreenResponse
 
@@ -19,11 +18,14 @@ router = APIRouter(prefix="/v1", tags=["screening"])
         403: {"description": "Only officers and admins may re-screen every declaration."},
     },
 )
-def post_rescreen(body: RescreenRequest, state: StateDep, key: OfficerKey) -> RescreenResponse:
+async def post_rescreen(
+    body: RescreenRequest, state: StateDep, key: OfficerKey
+) -> RescreenResponse:
     """Screen the declarations stored since a date again and list the lines whose risk went
     up: a shipment cleared last month that contains a substance scheduled today."""
-    with state.screen_lock:
-        report = rescreen(state.store, since=body.since, screener=state.screener(), actor=key.name)
+    report = await state.lanes.run(
+        key.key_id, "rescreen", since=body.since, key_id=key.key_id, key_name=key.name
+    )
     return RescreenResponse(
         since=body.since,
         lines_checked=report.lines_checked,

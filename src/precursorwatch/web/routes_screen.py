@@ -1,14 +1,27 @@
-"""Screening routes: screen a JSON batch, upload a manifest, read a screening and its reports."""
+"""Screening routes: screen a JSON batch, upload a manifest, read a screening and its reports.
+
+Screenings are read a batch of lines at a time and their reports streamed; every report
+download is audited. The XLSX report is written to a temporary file first (a zip needs its
+end before it is sent) and stops as soon as the client leaves or the server stops.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
+import threading
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
-from fastapi.responses import HTMLResponse, Response
+import anyio.to_thread
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
+from precursorwatch.store import ApiKeyInfo, ScreeningSummary
 from precursorwatch.web import work
 from precursorwatch.web.deps import KeyDep, ScreeningKey, StateDep
+from precursorwatch.web.errors import error_response
 from precursorwatch.web.report_html import render_report
 from precursorwatch.web.schemas import (
     ScreeningDetail,
@@ -17,6 +30,7 @@ from precursorwatch.web.schemas import (
     Summary,
     UploadResponse,
 )
+from precursorwatch.web.state import AppState
 
 router = APIRouter(prefix="/v1", tags=["screening"])
 
@@ -32,10 +46,11 @@ _READ_ERRORS: dict[int | str, dict[str, str]] = {
     404: {"description": "No screening with this id for this key."},
     422: {"description": "Invalid request."},
 }
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.post("/screen", response_model=ScreenResponse, responses=_ERRORS)
-def screen_batch(body: ScreenRequest, state: StateDep, key: ScreeningKey) -> ScreenResponse:
+async def screen_batch(body: ScreenRequest, state: StateDep, key: ScreeningKey) -> ScreenResponse:
     """Screen a batch of declaration lines (at most 10,000) and store the screening.
 
     Every line needs one of description, cas, smiles or hs_code. The answer has one verdict
@@ -43,15 +58,15 @@ def screen_batch(body: ScreenRequest, state: StateDep, key: ScreeningKey) -> Scr
     """
     records = [line.model_dump() for line in body.lines]
     work.check_lines(records, state.settings.max_lines_per_request)
-    screening_id, results = work.screen_records(state, records, actor=key.name)
-    visible = work.visible_for(state, key, results)
+    screening_id, results = await work.screen_records(state, key, records)
+    visible = await anyio.to_thread.run_sync(work.visible_for, state, key, results)
     return ScreenResponse.model_validate(
         {"screening_id": screening_id, "lines": work.lines_json(visible)}
     )
 
 
 @router.post("/screenings", status_code=201, response_model=UploadResponse, responses=_ERRORS)
-def upload_manifest(
+async def upload_manifest(
     file: Annotated[UploadFile, File(description="A manifest: .csv, .tsv or .xlsx.")],
     state: StateDep,
     key: ScreeningKey,
@@ -60,7 +75,7 @@ def upload_manifest(
 
     Returns the screening's id and its counts; fetch the lines or a report with it.
     """
-    summary = work.screen_upload(state, file.file, file.filename or "", actor=key.name)
+    summary = await work.screen_upload(state, key, file.file, file.filename or "")
     return UploadResponse(
         screening_id=summary.screening_id,
         summary=Summary(
@@ -69,31 +84,33 @@ def upload_manifest(
     )
 
 
-@router.get("/screenings/{screening_id}", response_model=ScreeningDetail, responses=_READ_ERRORS)
-def get_screening(screening_id: str, state: StateDep, key: KeyDep) -> ScreeningDetail:
-    """A stored screening: every line's verdict in input order, and its record."""
-    view = work.screening_for(state, key, screening_id)
-    s = view.summary
-    return ScreeningDetail.model_validate(
-        {
-            "screening_id": s.screening_id,
-            "lines": work.lines_json(view.results),
-            "summary": {
-                "created_at": s.created_at,
-                "actor": s.actor,
-                "input_name": s.input_name,
-                "input_hash": s.input_hash,
-                "list_versions": dict(s.list_versions),
-                "lines": s.lines,
-                "flagged": s.flagged,
-                "by_risk": dict(s.by_risk),
-            },
-        }
-    )
+async def authorised(state: AppState, key: ApiKeyInfo, screening_id: str) -> ScreeningSummary:
+    """The screening's record if ``key`` may read it (QueryError 404 otherwise)."""
+    return await anyio.to_thread.run_sync(work.screening_for, state, key, screening_id)
 
 
 def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+async def _downloaded(
+    state: AppState, key: ApiKeyInfo, summary: ScreeningSummary, fmt: str
+) -> None:
+    await anyio.to_thread.run_sync(
+        work.audit,
+        state,
+        key,
+        "report.downloaded",
+        {"screening_id": summary.screening_id, "format": fmt, "lines": summary.lines},
+    )
+
+
+@router.get("/screenings/{screening_id}", response_model=ScreeningDetail, responses=_READ_ERRORS)
+async def get_screening(screening_id: str, state: StateDep, key: KeyDep) -> Response:
+    """A stored screening: every line's verdict in input order, and its record."""
+    summary = await authorised(state, key, screening_id)
+    await anyio.to_thread.run_sync(work.audit_confidential_screening, state, key, summary)
+    return StreamingResponse(work.detail_chunks(state, key, summary), media_type="application/json")
 
 
 @router.get(
@@ -104,32 +121,81 @@ def _attachment(name: str) -> dict[str, str]:
         200: {"content": {"text/csv": {}}, "description": "The CSV report."},
     },
 )
-def report_csv(screening_id: str, state: StateDep, key: KeyDep) -> Response:
+async def report_csv(screening_id: str, state: StateDep, key: KeyDep) -> Response:
     """The CSV report, byte for byte what `precursorwatch screen FILE -o out.csv` writes."""
-    view = work.screening_for(state, key, screening_id)
-    return Response(
-        work.report_csv(view).encode("utf-8"),
+    return await csv_response(state, key, screening_id)
+
+
+async def csv_response(state: AppState, key: ApiKeyInfo, screening_id: str) -> Response:
+    """The CSV report, streamed (the API's and the pages')."""
+    summary = await authorised(state, key, screening_id)
+    await _downloaded(state, key, summary, "csv")
+    return StreamingResponse(
+        work.csv_chunks(state, key, screening_id),
         media_type="text/csv; charset=utf-8",
-        headers=_attachment(work.download_name(view, "csv")),
+        headers=_attachment(work.download_name(summary, "csv")),
     )
-
-
-_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get(
     "/screenings/{screening_id}/report.xlsx",
     response_class=Response,
-    responses={**_READ_ERRORS, 200: {"content": {_XLSX: {}}, "description": "The XLSX report."}},
+    responses={
+        **_READ_ERRORS,
+        200: {"content": {XLSX_TYPE: {}}, "description": "The XLSX report."},
+    },
 )
-def report_xlsx(screening_id: str, state: StateDep, key: KeyDep) -> Response:
+async def report_xlsx(
+    screening_id: str, request: Request, state: StateDep, key: KeyDep
+) -> Response:
     """The XLSX report: one sheet, risk colours, formula-injection safe."""
-    view = work.screening_for(state, key, screening_id)
-    return Response(
-        work.report_xlsx(view),
-        media_type=_XLSX,
-        headers=_attachment(work.download_name(view, "xlsx")),
+    return await xlsx_response(request, state, key, screening_id)
+
+
+async def xlsx_response(
+    request: Request, state: AppState, key: ApiKeyInfo, screening_id: str
+) -> Response:
+    """The XLSX report, written while the client waits; abandoned when it leaves."""
+    summary = await authorised(state, key, screening_id)
+    tmp = Path(tempfile.mkdtemp(prefix="precursorwatch-report-"))
+    target = tmp / "report.xlsx"
+    stop = threading.Event()
+    job = asyncio.ensure_future(
+        anyio.to_thread.run_sync(work.write_xlsx_report, state, key, screening_id, target, stop)
     )
+    try:
+        while not job.done():
+            await asyncio.wait({job}, timeout=0.25)
+            if not job.done() and await request.is_disconnected():
+                stop.set()
+        job.result()  # raises what the writer raised (Cancelled when the client left)
+    except work.Cancelled:
+        _remove(tmp)
+        return error_response(503, "the report was abandoned before it was finished")
+    except BaseException:
+        stop.set()  # the server is stopping (or the writer failed): it stops at its next batch
+        await asyncio.wait({job})
+        _remove(tmp)
+        raise
+    await _downloaded(state, key, summary, "xlsx")
+    return _file_response(target, tmp, summary)
+
+
+def _file_response(target: Path, tmp: Path, summary: ScreeningSummary) -> Response:
+    from starlette.responses import FileResponse
+
+    return FileResponse(
+        target,
+        media_type=XLSX_TYPE,
+        headers=_attachment(work.download_name(summary, "xlsx")),
+        background=BackgroundTask(_remove, tmp),
+    )
+
+
+def _remove(tmp: Path) -> None:
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @router.get(
@@ -137,10 +203,14 @@ def report_xlsx(screening_id: str, state: StateDep, key: KeyDep) -> Response:
     response_class=HTMLResponse,
     responses={**_READ_ERRORS, 200: {"content": {"text/html": {}}, "description": "HTML report."}},
 )
-def report_html(screening_id: str, state: StateDep, key: KeyDep) -> HTMLResponse:
+async def report_html(screening_id: str, state: StateDep, key: KeyDep) -> HTMLResponse:
     """A standalone HTML report: flagged lines first, with depictions of structure hits."""
-    view = work.screening_for(state, key, screening_id)
-    return HTMLResponse(
-        render_report(state, view, role=key.role),
-        headers=_attachment(work.download_name(view, "html")),
-    )
+    return await html_response(state, key, screening_id)
+
+
+async def html_response(state: AppState, key: ApiKeyInfo, screening_id: str) -> HTMLResponse:
+    """The standalone HTML report (the API's and the pages')."""
+    summary = await authorised(state, key, screening_id)
+    text = await anyio.to_thread.run_sync(render_report, state, key, summary)
+    await _downloaded(state, key, summary, "html")
+    return HTMLResponse(text, headers=_attachment(work.download_name(summary, "html")))

@@ -7,7 +7,8 @@ from fastapi.responses import Response
 
 from precursorwatch.errors import QueryError
 from precursorwatch.models import Substance
-from precursorwatch.store import get_substance
+from precursorwatch.store import ApiKeyInfo, get_substance
+from precursorwatch.web import work
 from precursorwatch.web.depict import substance_svg
 from precursorwatch.web.deps import KeyDep, StateDep
 from precursorwatch.web.routes_lists import thresholds_out
@@ -24,16 +25,18 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 
 
 def visible_substance(state: AppState, key: str, role: str) -> tuple[Substance, list[ListingOut]]:
-    """A substance and the list entries ``role`` may see. Raises QueryError (404) when unknown
-    or when, for an operator, it is named only by confidential lists."""
+    """A substance and the list entries ``role`` may see. Raises QueryError (404) when
+    unknown or, for an operator, named by no public list (a confidential list's substance,
+    or one dropped from it): the same answer after the same work, decided from the lists in
+    memory before the store is read, so neither its text nor its timing tells them apart."""
+    vis = state.visibility()
+    if not vis.substance_visible(key, role):
+        raise QueryError(f"no substance with key {key[:200]!r}: search by name or CAS instead")
     with state.store.session(write=False) as session:
         substance = get_substance(session=session, key=key)
     watchlist = state.screener().watchlist
-    hidden = set() if sees_confidential(role) else state.confidential_codes()
-    entries = watchlist.entries_for(key)
-    shown = [e for e in entries if e.list_code not in hidden]
-    if entries and not shown:
-        raise QueryError(f"no substance with key {key!r}: search by name or CAS instead")
+    hidden = set() if sees_confidential(role) else vis.confidential
+    shown = [e for e in watchlist.entries_for(key) if e.list_code not in hidden]
     listings = [
         ListingOut(
             list_code=e.list_code,
@@ -47,10 +50,25 @@ def visible_substance(state: AppState, key: str, role: str) -> tuple[Substance, 
     return substance, listings
 
 
+def audit_if_confidential(
+    state: AppState, api_key: ApiKeyInfo, s: Substance, listings: list[ListingOut]
+) -> None:
+    """Audit an officer's read of a substance a confidential list names."""
+    confidential = sorted({x.list_code for x in listings} & state.visibility().confidential)
+    if confidential:
+        work.audit(
+            state,
+            api_key,
+            "substance.read",
+            {"key": s.key, "lists": confidential, "confidential": True},
+        )
+
+
 @router.get("/substances/{key}", response_model=SubstanceOut, responses=_ERRORS)
 def get_one_substance(key: str, state: StateDep, api_key: KeyDep) -> SubstanceOut:
     """One substance: identifiers, names per language, and its entries on the lists."""
     s, listings = visible_substance(state, key, api_key.role)
+    audit_if_confidential(state, api_key, s, listings)
     return SubstanceOut(
         key=s.key,
         name=s.name,

@@ -1,5 +1,6 @@
 """What one app instance holds: its settings, the store (opened on first use), one screener
-rebuilt when the lists change, and the signed-in page sessions.
+rebuilt when the lists change with the :class:`~precursorwatch.web.visibility.Visibility` of
+that version, the screening lanes, and the signed-in page sessions.
 
 Nothing is opened when the app is built, so ``create_app().openapi()`` needs no database.
 """
@@ -10,13 +11,19 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from precursorwatch.run.screener import Screener
 from precursorwatch.settings import Settings
 from precursorwatch.store import Store, list_summaries
+from precursorwatch.web.visibility import Visibility
 
-#: Seconds a page session lives without use.
+if TYPE_CHECKING:
+    from precursorwatch.web.lanes import Lanes
+
+#: Seconds a page session lives without use, and at most in all.
 SESSION_IDLE_S = 8 * 3600
+SESSION_MAX_S = 12 * 3600
 
 
 @dataclass
@@ -27,6 +34,7 @@ class PageSession:
     secret: str
     csrf: str
     seen: float = field(default_factory=time.monotonic)
+    opened: float = field(default_factory=time.monotonic)
 
 
 class AppState:
@@ -36,10 +44,11 @@ class AppState:
         self.settings = settings
         self._store = store
         self._lock = threading.RLock()
-        self.screen_lock = threading.Lock()
         self._screener: Screener | None = None
         self._screener_key: tuple[tuple[str, int, str], ...] = ()
+        self._visibility: tuple[Screener, Visibility] | None = None
         self._sessions: dict[str, PageSession] = {}
+        self._lanes: Lanes | None = None
 
     @property
     def store(self) -> Store:
@@ -53,6 +62,23 @@ class AppState:
 
                 self._store = open_ready_store(self.settings)
             return self._store
+
+    @property
+    def lanes(self) -> Lanes:
+        """The screening lanes (interactive, in this process; bulk, in worker processes)."""
+        with self._lock:
+            if self._lanes is None:
+                from precursorwatch.web.lanes import Lanes
+
+                self._lanes = Lanes(self)
+            return self._lanes
+
+    def close(self) -> None:
+        """Stop the worker processes (the app's shutdown)."""
+        with self._lock:
+            lanes, self._lanes = self._lanes, None
+        if lanes is not None:
+            lanes.close()
 
     def list_versions_key(self) -> tuple[tuple[str, int, str], ...]:
         """(code, version, hash) of every current list: changes whenever a list does."""
@@ -74,10 +100,21 @@ class AppState:
                 self._screener_key = key
             return self._screener
 
+    def visibility(self) -> Visibility:
+        """What operators may not learn, for the current lists (built once per version)."""
+        screener = self.screener()
+        with self._lock:
+            if self._visibility is None or self._visibility[0] is not screener:
+                from precursorwatch.store.access import all_substances
+
+                with self.store.session(write=False) as session:
+                    stored = all_substances(session=session)
+                self._visibility = (screener, Visibility(screener.watchlist, stored))
+            return self._visibility[1]
+
     def confidential_codes(self) -> frozenset[str]:
         """Codes of the current lists marked confidential."""
-        with self.store.session(write=False) as session:
-            return frozenset(s.code for s in list_summaries(session=session) if s.confidential)
+        return self.visibility().confidential
 
     # --- page sessions ------------------------------------------------------------------------
 
@@ -106,5 +143,9 @@ class AppState:
 
     def _expire(self) -> None:
         now = time.monotonic()
-        for token in [t for t, s in self._sessions.items() if now - s.seen > SESSION_IDLE_S]:
+        for token in [
+            t
+            for t, s in self._sessions.items()
+            if now - s.seen > SESSION_IDLE_S or now - s.opened > SESSION_MAX_S
+        ]:
             del self._sessions[token]

@@ -1,8 +1,10 @@
-"""The use cases the API routes and the pages share: screen a batch or an upload, read a stored
-screening as the caller's role may see it, and build its reports.
+"""The use cases the API routes and the pages share: screen a batch or an upload, authorise
+the reading of a stored screening (by key id), and read its lines as the caller's role may
+see them, a batch at a time, for the JSON answer and every report.
 
-Screening goes through :mod:`precursorwatch.run.service` exactly as the CLI does, so a stored
-upload and its ``report.csv`` are the same as ``precursorwatch screen`` gives for the file.
+Screening goes through :mod:`precursorwatch.run.service` exactly as the CLI does (in the
+lanes of :mod:`precursorwatch.web.lanes`), so a stored upload and its ``report.csv`` are the
+same as ``precursorwatch screen`` gives for the file.
 """
 
 from __future__ import annotations
@@ -12,34 +14,31 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from precursorwatch.errors import InputError, PrecursorWatchError, TooLargeError
+import anyio.to_thread
+
+from precursorwatch.errors import InputError, QueryError, TooLargeError
 from precursorwatch.models import DeclarationLine, LineResult
-from precursorwatch.report.writers import csv_text, json_lines, results_frame, write_xlsx
-from precursorwatch.store import ApiKeyInfo, ScreeningSummary, get_screening, save_screening
+from precursorwatch.store import ApiKeyInfo, ScreeningSummary, record_audit, save_screening
+from precursorwatch.store.access import owner_of, record_owner, screening_lines, screening_summary
+from precursorwatch.store.audit import acting_as
 from precursorwatch.web.state import AppState
-from precursorwatch.web.visibility import sees_confidential, visible_results
+from precursorwatch.web.visibility import sees_confidential
 
 #: Fields at least one of which a line must carry.
 IDENTIFYING = ("description", "cas", "smiles", "hs_code")
 #: Manifest file types an upload may be.
 UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
+#: Lines read from the store (and redacted) at a time for an answer or a report; the XLSX
+#: report checks between its (smaller) batches whether it was abandoned.
+BATCH = 5_000
+XLSX_BATCH = 1_000
 _CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class ScreeningView:
-    """A stored screening as one reader may see it."""
-
-    summary: ScreeningSummary
-    lines: list[DeclarationLine]
-    results: list[LineResult]
 
 
 def check_lines(records: Sequence[Mapping[str, Any]], limit: int) -> None:
@@ -65,40 +64,63 @@ def _has_text(value: object) -> bool:
     return value is not None and any(ch.isprintable() and not ch.isspace() for ch in str(value))
 
 
-def screen_records(
-    state: AppState, records: Sequence[Mapping[str, Any]], *, actor: str
+def audit(state: AppState, key: ApiKeyInfo, action: str, detail: Mapping[str, object]) -> None:
+    """Record an audit event done with ``key`` (its id and name)."""
+    with state.store.session() as session:
+        record_audit(
+            session=session, actor=key.name, action=action, detail=detail, actor_key_id=key.key_id
+        )
+
+
+# --- screening -------------------------------------------------------------------------------
+
+
+async def screen_records(
+    state: AppState, key: ApiKeyInfo, records: Sequence[Mapping[str, Any]]
 ) -> tuple[str, list[LineResult]]:
-    """Screen and store JSON lines; returns the screening id and the results in order."""
+    """Screen and store JSON lines (interactive lane); the screening id and the results."""
     from precursorwatch.manifest.read import frame_from_records
-    from precursorwatch.run.results import results_from_frame
+
+    frame = await anyio.to_thread.run_sync(frame_from_records, records)
+    results = await state.lanes.screen_frame(key.key_id, frame)
+    screening_id = await anyio.to_thread.run_sync(_save_batch, state, key, records, frame, results)
+    return screening_id, results
+
+
+def _save_batch(
+    state: AppState,
+    key: ApiKeyInfo,
+    records: Sequence[Mapping[str, Any]],
+    frame: Any,
+    results: list[LineResult],
+) -> str:
     from precursorwatch.run.service import declarations_from_frame
 
-    frame = frame_from_records(records)
     digest = hashlib.sha256(
         json.dumps(list(records), sort_keys=True, default=str).encode()
     ).hexdigest()
-    with state.screen_lock:
-        screener = state.screener()
-        results = results_from_frame(screener.screen_frame(frame))
-        versions = screener.watchlist.versions()
     lines = declarations_from_frame(frame)
-    with state.store.session() as session:
+    versions = state.screener().watchlist.versions()
+    with acting_as(key.key_id, key.name), state.store.session() as session:
         screening_id = save_screening(
             session=session,
-            actor=actor,
+            actor=key.name,
             input_name="POST /v1/screen",
             input_hash=digest,
             list_versions=versions,
             lines=list(zip(lines, results, strict=True)),
         )
-    return screening_id, results
+        record_owner(
+            session=session, screening_id=screening_id, key_id=key.key_id, key_name=key.name
+        )
+    return screening_id
 
 
 def safe_filename(name: str, default: str = "upload.csv") -> str:
     """The base name of an uploaded file with only [A-Za-z0-9._-] kept ('' parts dropped)."""
     base = Path(name.replace("\\", "/")).name
     clean = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._")
-    return clean or default
+    return clean[:120] or default
 
 
 def save_upload(source: BinaryIO, target: Path, limit: int) -> int:
@@ -116,97 +138,187 @@ def save_upload(source: BinaryIO, target: Path, limit: int) -> int:
     return size
 
 
-def screen_upload(
-    state: AppState, source: BinaryIO, filename: str, *, actor: str
+async def screen_upload(
+    state: AppState, key: ApiKeyInfo, source: BinaryIO, filename: str
 ) -> ScreeningSummary:
-    """Screen and store an uploaded manifest exactly as ``precursorwatch screen`` does.
-
-    Raises ManifestError (unreadable file), InputError (not csv/tsv/xlsx) or TooLargeError.
-    """
-    from precursorwatch.run.service import screen_file
-
+    """Screen and store an uploaded manifest exactly as ``precursorwatch screen`` does, in
+    the bulk lane. Raises ManifestError (unreadable file), InputError (not csv/tsv/xlsx) or
+    TooLargeError."""
     name = safe_filename(filename or "upload.csv")
     if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
         raise InputError(
-            f"{filename!r}: upload a .csv, .tsv or .xlsx manifest (the field is 'file')"
+            f"{filename[:120]!r}: upload a .csv, .tsv or .xlsx manifest (the field is 'file')"
         )
-    with tempfile.TemporaryDirectory(prefix="precursorwatch-upload-") as tmp:
-        path = Path(tmp) / name
-        save_upload(source, path, state.settings.max_upload_bytes)
-        with named_as(path, name), state.screen_lock:
-            done = screen_file(path, store=state.store, screener=state.screener(), actor=actor)
-    return read_screening(state, done.screening_id).summary
-
-
-@contextmanager
-def named_as(path: Path, shown: str) -> Iterator[None]:
-    """Re-raise library errors about the server's temporary ``path`` naming ``shown`` (the
-    uploaded file's name) instead, so no answer reveals the server's directories."""
+    tmp = Path(tempfile.mkdtemp(prefix="precursorwatch-upload-"))
     try:
-        yield
-    except PrecursorWatchError as exc:
-        text = str(exc)
-        for hidden in (str(path), str(path.parent)):
-            text = text.replace(hidden, shown if hidden == str(path) else ".")
-        exc.args = (text,)
-        raise
+        path = tmp / name
+        await anyio.to_thread.run_sync(save_upload, source, path, state.settings.max_upload_bytes)
+        screening_id = await state.lanes.run(
+            key.key_id, "upload", path=str(path), name=name, key_id=key.key_id, key_name=key.name
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return await anyio.to_thread.run_sync(_summary, state, screening_id)
 
 
-def read_screening(state: AppState, screening_id: str) -> ScreeningView:
-    """A stored screening as stored. Raises QueryError when unknown."""
+def _summary(state: AppState, screening_id: str) -> ScreeningSummary:
     with state.store.session(write=False) as session:
-        record = get_screening(session=session, screening_id=screening_id)
-    return ScreeningView(record.summary, [d for d, _ in record.lines], [r for _, r in record.lines])
+        return screening_summary(session=session, screening_id=screening_id)
 
 
-def screening_for(state: AppState, key: ApiKeyInfo, screening_id: str) -> ScreeningView:
-    """A stored screening as ``key`` may see it: operators see only their own screenings, with
-    confidential hits referred. Raises QueryError (404) otherwise, the same as for unknown ids."""
-    from precursorwatch.errors import QueryError
+# --- reading a stored screening --------------------------------------------------------------
 
+
+def screening_for(state: AppState, key: ApiKeyInfo, screening_id: str) -> ScreeningSummary:
+    """A stored screening's record as ``key`` may see it: operators only their own key's
+    (by key id), without confidential lists. Raises QueryError (404) otherwise, the same as
+    for unknown ids."""
     unknown = QueryError(
         f"no screening with id {screening_id[:64]!r} for this key: use the screening_id that "
         "POST /v1/screen or POST /v1/screenings answered"
     )
-    try:
-        view = read_screening(state, screening_id)
-    except QueryError:
-        raise unknown from None
+    with state.store.session(write=False) as session:
+        if (
+            not sees_confidential(key.role)
+            and owner_of(session=session, screening_id=screening_id) != key.key_id
+        ):
+            raise unknown
+        try:
+            summary = screening_summary(session=session, screening_id=screening_id)
+        except QueryError:
+            raise unknown from None
     if sees_confidential(key.role):
-        return view
-    if view.summary.actor != key.name:
-        raise unknown
-    hidden = state.confidential_codes()
-    versions = {c: v for c, v in view.summary.list_versions.items() if c not in hidden}
-    summary = dataclasses.replace(view.summary, list_versions=versions)
-    return ScreeningView(summary, view.lines, visible_results(view.results, key.role, hidden))
+        return summary
+    versions = state.visibility().versions(summary.list_versions)
+    return dataclasses.replace(summary, list_versions=versions)
+
+
+def audit_confidential_screening(
+    state: AppState, key: ApiKeyInfo, summary: ScreeningSummary
+) -> None:
+    """Audit an officer's or admin's read of a screening made while a confidential list was
+    in force (its lines may name that list): a read of confidential data."""
+    if not sees_confidential(key.role):
+        return
+    hidden = sorted(set(summary.list_versions) & state.visibility().confidential)
+    if hidden:
+        audit(
+            state,
+            key,
+            "screening.read",
+            {"screening_id": summary.screening_id, "lists": hidden, "confidential": True},
+        )
+
+
+def batches(
+    state: AppState, key: ApiKeyInfo, screening_id: str, size: int = BATCH
+) -> Iterator[tuple[list[DeclarationLine], list[LineResult]]]:
+    """The screening's lines and results in input order, ``size`` at a time, as ``key``'s
+    role may see them (call :func:`screening_for` first)."""
+    vis = None if sees_confidential(key.role) else state.visibility()
+    with state.store.session(write=False) as session:
+        lines: list[DeclarationLine] = []
+        results: list[LineResult] = []
+        for d, r in screening_lines(session=session, screening_id=screening_id):
+            lines.append(d)
+            results.append(r if vis is None else vis.result(r))
+            if len(lines) >= size:
+                yield lines, results
+                lines, results = [], []
+        if lines:
+            yield lines, results
 
 
 def visible_for(state: AppState, key: ApiKeyInfo, results: list[LineResult]) -> list[LineResult]:
     """``results`` as ``key``'s role may see them."""
     if sees_confidential(key.role):
         return results
-    return visible_results(results, key.role, state.confidential_codes())
+    return state.visibility().results(results)
 
 
 def lines_json(results: Sequence[LineResult]) -> list[dict[str, Any]]:
     """The API's line objects (the report module's one serialiser)."""
+    from precursorwatch.report.writers import json_lines, results_frame
+
     return json_lines(results_frame(results))
 
 
-def report_csv(view: ScreeningView) -> str:
-    """The CSV report: the same bytes ``precursorwatch screen -o out.csv`` writes."""
-    return csv_text(results_frame(view.results))
+class _Drain(io.StringIO):
+    """A text buffer whose content is taken out as it is written."""
+
+    def take(self) -> bytes:
+        text = self.getvalue()
+        self.seek(0)
+        self.truncate(0)
+        return text.encode("utf-8")
 
 
-def report_xlsx(view: ScreeningView) -> bytes:
-    """The XLSX report (declared description, CAS and HS beside each verdict)."""
-    buf = io.BytesIO()
-    write_xlsx(results_frame(view.results), buf, view.lines)
-    return buf.getvalue()
+def csv_chunks(state: AppState, key: ApiKeyInfo, screening_id: str) -> Iterator[bytes]:
+    """The CSV report in pieces: the same bytes ``precursorwatch screen -o out.csv`` writes."""
+    from precursorwatch.report.writers import CsvReport, results_frame
+
+    buf = _Drain()
+    report = CsvReport(buf)
+    yield buf.take()
+    for lines, results in batches(state, key, screening_id):
+        report.write(results_frame(results, lines))
+        yield buf.take()
 
 
-def download_name(view: ScreeningView, suffix: str) -> str:
+class Cancelled(Exception):
+    """A report was abandoned (the client left, or the server is stopping)."""
+
+
+def write_xlsx_report(
+    state: AppState, key: ApiKeyInfo, screening_id: str, target: Path, stop: Any
+) -> None:
+    """Write the XLSX report to ``target`` a batch at a time; raises Cancelled as soon as
+    ``stop.is_set()`` (checked between batches)."""
+    from precursorwatch.report.writers import CSV_COLUMNS, csv_columns, results_frame
+    from precursorwatch.report.xlsx import XlsxReport, declared_columns
+
+    report = XlsxReport(target, ["description", "cas", "hs_code", *CSV_COLUMNS])
+    for lines, results in batches(state, key, screening_id, XLSX_BATCH):
+        if stop.is_set():
+            raise Cancelled
+        cols = csv_columns(results_frame(results, lines))
+        report.write_columns([*declared_columns(lines), *cols])
+    report.close()
+
+
+def detail_chunks(state: AppState, key: ApiKeyInfo, summary: ScreeningSummary) -> Iterator[bytes]:
+    """``GET /v1/screenings/{id}``'s JSON (a ScreeningDetail), written a batch at a time."""
+    from precursorwatch.web.schemas import LineOut, ScreeningInfo
+
+    head = {"screening_id": summary.screening_id}
+    yield (_dumps(head)[:-1] + ',"lines":[').encode()
+    first = True
+    for _, results in batches(state, key, summary.screening_id):
+        items = [LineOut.model_validate(x).model_dump(mode="json") for x in lines_json(results)]
+        text = ",".join(_dumps(x) for x in items)
+        if text:
+            yield (text if first else "," + text).encode()
+            first = False
+    info = ScreeningInfo.model_validate(
+        {
+            "created_at": summary.created_at,
+            "actor": summary.actor,
+            "input_name": summary.input_name,
+            "input_hash": summary.input_hash,
+            "list_versions": dict(summary.list_versions),
+            "lines": summary.lines,
+            "flagged": summary.flagged,
+            "by_risk": dict(summary.by_risk),
+        }
+    ).model_dump(mode="json")
+    yield ('],"summary":' + _dumps(info) + "}").encode()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def download_name(summary: ScreeningSummary, suffix: str) -> str:
     """A safe file name for a report download."""
-    stem = Path(safe_filename(view.summary.input_name, "screening")).stem
-    return f"{stem}-{view.summary.screening_id[:8]}-report.{suffix}"
+    stem = Path(safe_filename(summary.input_name, "screening")).stem
+    return f"{stem}-{summary.screening_id[:8]}-report.{suffix}"

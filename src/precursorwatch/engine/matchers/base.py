@@ -46,7 +46,31 @@ def describe_structure(s: StructureId) -> str:
         return f"the chemical with {s.component}"
     if s.origin == "opsin":
         return f"the systematic name '{s.component}'"
+    if s.origin == "inchi":  # the formula layer says which InChI: the whole can be long
+        return f"the declared InChI ({s.component.split('/')[1] if '/' in s.component else '?'})"
+    if s.origin == "inchikey":
+        return f"the chemical with InChIKey {s.component}"
     return f"'{s.component}'" if s.component else "the declared chemical"
+
+
+#: Between the plain phrase of an evidence's detail (what the reason says) and the measure
+#: behind it (kept in the evidence for whoever wants the figures), for the kinds in
+#: :data:`MEASURED_KINDS`.
+MEASURED = " Measured: "
+#: Evidence kinds whose detail may carry a measure after :data:`MEASURED`.
+MEASURED_KINDS = frozenset({"similar"})
+
+
+def with_measure(phrase: str, measure: str) -> str:
+    """An evidence detail: the plain ``phrase`` the reason shows, then the ``measure``."""
+    return f"{phrase}.{MEASURED}{measure}"
+
+
+def reason_part(ev: Evidence) -> str:
+    """What the reason says of ``ev``: its detail without the measure."""
+    if ev.kind in MEASURED_KINDS and MEASURED in ev.detail:
+        return ev.detail.rpartition(MEASURED)[0].rstrip(".")
+    return ev.detail
 
 
 class Matcher(Protocol):

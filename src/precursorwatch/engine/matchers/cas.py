@@ -16,7 +16,7 @@ def match_cas(declared: Declared, index: ListIndex) -> list[Evidence]:
     for cas in dict.fromkeys(written):
         for hit in index.by_cas.get(cas, []):
             sub = index.substance(hit.key)
-            form = "" if hit.form == "parent" else f", a form of it: {hit.form}"
+            form = "" if hit.form == "parent" else f" in another form: {hit.form}"
             found.append(
                 Evidence(
                     kind="cas",

@@ -208,11 +208,13 @@ def match_derivative(declared: Declared, index: ListIndex) -> list[Evidence]:
                 continue
             name = index.substance(hit.key).name
             path = ", then ".join(hit.steps)
+            steps = "one simple step" if len(hit.steps) == 1 else f"{len(hit.steps)} simple steps"
             ev = Evidence(
                 "derivative",
                 hit.key,
                 score,
-                f"{describe_structure(s)} is a possible designer precursor: {path} gives {name}",
+                f"{describe_structure(s)} becomes {name} in {steps} ({path}): a possible "
+                "designer precursor",
                 index.list_codes(hit.key),
                 s.component,
                 s.share,

@@ -41,10 +41,10 @@ def match_hs(declared: Declared, index: ListIndex) -> list[Evidence]:
             substance_key=key,
             score=score,
             detail=(
-                f"HS code {pretty} is the tariff subheading of {index.substance(key).name}"
+                f"the HS code {pretty} is the customs heading of {index.substance(key).name}"
                 if len(keys) == 1
-                else f"HS code {pretty} is shared by {len(keys)} listed substances, "
-                f"among them {index.substance(key).name}"
+                else f"the HS code {pretty} is the customs heading of {len(keys)} listed "
+                f"substances, among them {index.substance(key).name}"
             ),
             list_codes=index.list_codes(key),
         )

@@ -1,4 +1,5 @@
-"""Name evidence: exact synonyms in any language, abbreviations, PubChem synonyms, fuzzy names."""
+"""Name evidence: exact synonyms in any language, abbreviations, PubChem synonyms, fuzzy names;
+and the InChIKeys written in a description that name a listed substance."""
 
 from __future__ import annotations
 
@@ -20,7 +21,35 @@ FUZZY_WEIGHT = 0.8
 
 
 def _share_note(comp: ComponentId) -> str:
-    return f" ({comp.share:.0%} of the goods)" if comp.share is not None and comp.share < 1 else ""
+    if comp.share is None or comp.share >= 1:
+        return ""
+    if comp.watch_via == "natural-source":  # "sassafras oil, safrole 85 %": its content
+        return f" (declared content {comp.share:.0%})"
+    return f" ({comp.share:.0%} of the goods)"
+
+
+def _inchikey_evidence(comp: ComponentId, key: str, index: ListIndex) -> Evidence:
+    """A listed substance named by an InChIKey: all of it (the same structure), or only its
+    first block (the connectivity: another stereoisomer or isotopic form of it)."""
+    sub = index.substance(key)
+    if comp.watch_via == "inchikey":
+        kind, score = "structure-identical", 1.0
+        detail = f"InChIKey {comp.watch_term} is that of {sub.name}"
+    else:
+        kind, score = "structure-parent", 0.9
+        detail = (
+            f"InChIKey {comp.watch_term} has the connectivity layer of {sub.name} (first block "
+            f"{comp.watch_term[:14]}; its stereo or other layers differ: a stereoisomer or "
+            "another form of it)"
+        )
+    return Evidence(
+        kind, key, score, detail + _share_note(comp), index.list_codes(key), comp.text, comp.share
+    )
+
+
+def _misspelt(matched: str, name: str) -> str:
+    """What a misspelling is of: the substance, or the listed name it is close to."""
+    return name if matched.casefold() == name.casefold() else f"'{matched}', a name of {name}"
 
 
 def match_names(declared: Declared, index: ListIndex) -> list[Evidence]:
@@ -33,6 +62,9 @@ def match_names(declared: Declared, index: ListIndex) -> list[Evidence]:
     for comp in d.components:
         note = _share_note(comp)
         for key in comp.watch_keys:
+            if comp.watch_via in ("inchikey", "inchikey-connectivity"):
+                found.append(_inchikey_evidence(comp, key, index))
+                continue
             sub = index.substance(key)
             how = {
                 "abbreviation": "an abbreviation of",
@@ -78,8 +110,8 @@ def match_names(declared: Declared, index: ListIndex) -> list[Evidence]:
                     "fuzzy-name",
                     key,
                     round(similarity / 100 * FUZZY_WEIGHT, 3),
-                    f"'{comp.name}' looks like a misspelling of '{matched}' ({sub.name}, "
-                    f"similarity {similarity:.0f} %){note}",
+                    f"'{comp.name}' looks like a misspelling of {_misspelt(matched, sub.name)} "
+                    f"(the spellings are {similarity:.0f} % alike){note}",
                     index.list_codes(key),
                     comp.text,
                     comp.share,

@@ -22,7 +22,7 @@ from precursorwatch.chem.similarity import (
     tanimoto_many,
 )
 from precursorwatch.engine.index import ListIndex
-from precursorwatch.engine.matchers.base import Declared, describe_structure
+from precursorwatch.engine.matchers.base import Declared, describe_structure, with_measure
 from precursorwatch.engine.matchers.derivative import declared_structures
 from precursorwatch.models import Evidence
 
@@ -166,11 +166,17 @@ def similar_candidates(ident: molecule.Identity, index: ListIndex) -> list[Candi
     return out
 
 
-def _coverage_note(c: Candidate) -> str:
-    """The end of a similar evidence's reason: what is known of the common part."""
+def _measure(c: Candidate, name: str) -> str:
+    """What was measured of a resemblance, in plain terms (kept in the evidence's detail)."""
+    said = f"fingerprint similarity (Tanimoto) {c.tanimoto:.2f}; the part they share "
     if c.search_stopped:
-        return f"; the common part was not measured: its search took over {MCS_TIMEOUT_S} s)"
-    return f"; the common part covers {c.coverage:.0%} of it)" if c.measured else ")"
+        return said + f"was not measured: the comparison ran out of time ({MCS_TIMEOUT_S} s)"
+    if not c.measured:
+        return said + f"was not measured (it matters only from a similarity of {MEDIUM_TANIMOTO})"
+    return said + (
+        f"is {c.coverage * 100:.0f} % of {name} and {c.declared_coverage * 100:.0f} % of the "
+        "declared structure"
+    )
 
 
 def match_similar(declared: Declared, index: ListIndex) -> list[Evidence]:
@@ -189,13 +195,15 @@ def match_similar(declared: Declared, index: ListIndex) -> list[Evidence]:
             score = similar_score(c.tanimoto, c.coverage, c.declared_coverage)
             if score is None:
                 continue
+            name = index.substance(c.key).name
+            alike = f"{c.tanimoto * 100:.0f} % alike"
+            phrase = f"{describe_structure(s)} resembles {name} in structure, {alike}"
             found.append(
                 Evidence(
                     "similar",
                     c.key,
                     score,
-                    f"{describe_structure(s)} resembles {index.substance(c.key).name} (Tanimoto "
-                    f"{c.tanimoto:.2f}" + _coverage_note(c),
+                    with_measure(phrase, _measure(c, name)),
                     index.list_codes(c.key),
                     s.component,
                     s.share,

@@ -61,7 +61,8 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         "structure-parent",
                         key,
                         0.9,
-                        f"{describe_structure(s)} is a stereoisomer of {name}",
+                        f"{describe_structure(s)} is another spatial form (a stereoisomer) of "
+                        f"{name}",
                         index.list_codes(key),
                         s.component,
                         share,

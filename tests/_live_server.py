@@ -1,0 +1,213 @@
+"""A real ``precursorwatch serve`` on 127.0.0.1 for the security tests: a throwaway store,
+keys made with the CLI, an httpx client per key, the server's memory and CPU.
+
+Used by tests/test_security_*.py (one server per module): the findings of issue 19 are
+checked through the server a client reaches, middleware, timeouts and worker processes
+included.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+HOST = "127.0.0.1"
+CLI = [sys.executable, "-c", "from precursorwatch.cli import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def cas_with_check(body: str) -> str:
+    """A valid CAS number made of ``body`` and its check digit."""
+    digits = body.replace("-", "")
+    check = sum(int(d) * (i + 1) for i, d in enumerate(reversed(digits))) % 10
+    return f"{digits[:-2]}-{digits[-2:]}-{check}"
+
+
+@dataclass
+class Live:
+    """A running server and what the tests need of it."""
+
+    tmp: Path
+    env: dict[str, str]
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    secrets: dict[str, str] = field(default_factory=dict)
+    key_ids: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def db_path(self) -> Path:
+        return self.tmp / "data" / "precursorwatch.sqlite"
+
+    def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*CLI, *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+
+    def make_key(self, who: str, role: str, name: str) -> subprocess.CompletedProcess[str]:
+        done = self.cli("keys", "create", "--role", role, "--name", name)
+        if done.returncode == 0:
+            self.secrets[who] = done.stdout.strip().splitlines()[-1].strip()
+            found = re.search(r"key ([0-9a-f]{32})", done.stdout)
+            self.key_ids[who] = found.group(1) if found else ""
+        return done
+
+    def start(self) -> None:
+        self.port = free_port()
+        log = (self.tmp / "server.log").open("ab")
+        self.proc = subprocess.Popen(
+            [*CLI, "serve", "--host", HOST, "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, (self.tmp / "server.log").read_text()[-2000:]
+            with suppress(httpx.HTTPError):
+                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError("the server did not start")
+
+    def stop(self, sig: int = signal.SIGTERM, wait: float = 15) -> float:
+        """Signal the server; seconds until it exited (inf when it had to be killed)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        t0 = time.monotonic()
+        os.kill(self.proc.pid, sig)
+        try:
+            self.proc.wait(wait)
+            took = time.monotonic() - t0
+        except subprocess.TimeoutExpired:
+            took = float("inf")
+        with suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with suppress(subprocess.TimeoutExpired):
+            self.proc.wait(10)
+        return took
+
+    def processes(self) -> list[psutil.Process]:
+        if self.proc is None or self.proc.poll() is not None:
+            return []
+        with suppress(psutil.Error):
+            main = psutil.Process(self.proc.pid)
+            return [main, *main.children(recursive=True)]
+        return []
+
+    def rss_mb(self) -> float:
+        total = 0
+        for p in self.processes():
+            with suppress(psutil.Error):
+                total += p.memory_info().rss
+        return total / 1e6
+
+    def cpu_s(self) -> float:
+        total = 0.0
+        for p in self.processes():
+            with suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system
+        return total
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secrets[who]}"} if who in self.secrets else {}
+
+    def request(self, who: str, method: str, path: str, **kw: Any) -> httpx.Response:
+        kw.setdefault("timeout", 60)
+        headers = {**self.headers(who), **kw.pop("headers", {})}
+        return httpx.request(method, self.base + path, headers=headers, **kw)
+
+    def get(self, who: str, path: str, **kw: Any) -> httpx.Response:
+        return self.request(who, "GET", path, **kw)
+
+    def screen(self, who: str, lines: list[dict[str, Any]], **kw: Any) -> httpx.Response:
+        return self.request(who, "POST", "/v1/screen", json={"lines": lines}, **kw)
+
+    def upload(self, who: str, name: str, content: bytes, **kw: Any) -> httpx.Response:
+        return self.request(who, "POST", "/v1/screenings", files={"file": (name, content)}, **kw)
+
+    def import_list(self, name: str, text: str, confidential: bool | None = None) -> httpx.Response:
+        data = {} if confidential is None else {"confidential": str(confidential).lower()}
+        return self.request(
+            "admin", "POST", "/v1/lists", files={"file": (name, text.encode())}, data=data
+        )
+
+    @contextmanager
+    def signed_in(self, who: str) -> Iterator[httpx.Client]:
+        with httpx.Client(base_url=self.base, follow_redirects=False, timeout=60) as c:
+            token = re.search(r'name="csrf" value="([^"]+)"', c.get("/signin").text)
+            done = c.post(
+                "/signin", data={"key": self.secrets[who], "csrf": token[1] if token else ""}
+            )
+            assert done.status_code == 303, done.text
+            yield c
+
+    def audit(self, after: int = 0) -> list[tuple[int, str, str, str, str]]:
+        """(id, actor, action, detail, actor_key_id) of audit events after ``after``."""
+        with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10) as db:
+            rows = db.execute(
+                "SELECT id, actor, action, detail, actor_key_id FROM audit_event WHERE id > ? "
+                "ORDER BY id",
+                (after,),
+            )
+            return [(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
+
+    def last_audit_id(self) -> int:
+        events = self.audit()
+        return events[-1][0] if events else 0
+
+
+@contextmanager
+def live_server(tmp: Path, keys: dict[str, tuple[str, str]]) -> Iterator[Live]:
+    """A server over a fresh store in ``tmp`` with keys ``who -> (role, name)``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSORWATCH_")}
+    env.update(
+        PRECURSORWATCH_DATA_DIR=str(tmp / "data"),
+        PRECURSORWATCH_CACHE_DIR=os.environ.get("PRECURSORWATCH_CACHE_DIR", str(tmp / "cache")),
+        PYTHONUNBUFFERED="1",
+    )
+    live = Live(tmp, env)
+    done = live.cli("init", timeout=300)
+    assert done.returncode == 0, done.stderr
+    for who, (role, name) in keys.items():
+        made = live.make_key(who, role, name)
+        assert made.returncode == 0, made.stderr
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop(signal.SIGKILL, wait=5)
+
+
+def xlsx_cells(content: bytes) -> list[list[str]]:
+    """The cells of the first sheet of an XLSX (openpyxl, read-only)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(content), read_only=True).active
+    return [["" if v is None else str(v) for v in row] for row in ws.iter_rows(values_only=True)]

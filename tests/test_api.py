@@ -234,3 +234,25 @@ def test_committed_examples_are_valid_requests_and_answers() -> None:
     UploadResponse.model_validate_json((examples / "screenings.response.json").read_text("utf-8"))
     error = json.loads((examples / "error.json").read_text("utf-8"))
     assert set(error["error"]) == {"status", "code", "message"}
+
+
+def test_readyz_checks_the_store(env: Env) -> None:
+    response = env.client.get("/readyz")
+    assert response.status_code == 200 and response.json() == {"status": "ready"}
+
+
+def test_readyz_is_503_when_the_store_does_not_answer(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'gone.sqlite'}"
+    settings = get_settings(database_url=url)
+    store = open_ready_store(settings)
+    with TestClient(create_app(settings, store)) as client:
+        store.dispose()
+        (tmp_path / "gone.sqlite").unlink()
+        (tmp_path / "gone.sqlite").mkdir()  # a directory where the database file was
+        body = assert_error(client.get("/readyz"), 503)
+        assert "store" in body["message"]
+
+
+def test_an_empty_list_of_lines_is_422(env: Env) -> None:
+    body = assert_error(env.client.post("/v1/screen", json={"lines": []}, headers=env.auth), 422)
+    assert "lines" in body["message"]

@@ -164,6 +164,7 @@ _PAGE = {"none": 303, "bad": 303, "revoked": 303, "officer": 200, "operator": 20
 #: (method, path) -> who -> status. The operator reads the officer's screening: 404.
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/healthz"): dict.fromkeys(WHO, 200),
+    ("GET", "/readyz"): dict.fromkeys(WHO, 200),
     ("POST", "/v1/screen"): _ANY_KEY_200,
     ("POST", "/v1/screenings"): {**_401, "officer": 201, "operator": 201, "admin": 201},
     ("GET", "/v1/screenings/{screening_id}"): {**_ANY_KEY_200, "operator": 404},

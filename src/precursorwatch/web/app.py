@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
 
 from precursorwatch.settings import Settings, get_settings
 from precursorwatch.store import Store
@@ -27,7 +28,7 @@ from precursorwatch.web import (
     routes_screen,
     routes_substances,
 )
-from precursorwatch.web.errors import install_error_handlers
+from precursorwatch.web.errors import ApiError, install_error_handlers
 from precursorwatch.web.http_guard import SECURITY_HEADERS, EarlyGate, SecurityHeaders
 from precursorwatch.web.limits import BodyLimit
 from precursorwatch.web.report_html import TEMPLATES_DIR
@@ -93,6 +94,24 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     async def healthz() -> dict[str, str]:
         """Liveness: 200 while the server answers (no key needed)."""
         return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        responses={
+            200: {"description": "Ready: the store answers."},
+            503: {"description": "The store does not answer."},
+        },
+    )
+    def readyz() -> dict[str, str]:
+        """Readiness: 200 when the store answers a query (no key needed), else 503."""
+        store = app.state.pw.store
+        try:
+            with store.session(write=False) as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure of the store means not ready
+            raise ApiError(503, f"the store does not answer: {type(exc).__name__}") from None
+        return {"status": "ready"}
 
     app.include_router(routes_screen.router)
     app.include_router(routes_rescreen.router)

@@ -57,7 +57,9 @@ class ScreenRequest(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"lines": [_LINE_EXAMPLE]}]})
 
-    lines: list[LineIn] = Field(description="The lines to screen, in order.")
+    lines: list[LineIn] = Field(
+        min_length=1, description="The lines to screen, in order (at least one)."
+    )
 
 
 class EvidenceOut(BaseModel):

@@ -124,34 +124,45 @@ def _row_chunks(path: Path, layout: Layout, chunk_rows: int, skip: int = 0) -> I
     # and then cut to MAX_FIELD_CHARS with a warning (the limit is process-wide; only raised)
     csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
     reporting = layout.ragged
-    rows: list[list[str]] = []
-    counts: list[np.ndarray] = []
-    notes: dict[int, str] = {}
     with open(path, "rb") as fh:
         fh.seek(layout.offset)
         records = _Records(io.TextIOWrapper(fh, encoding=layout.body_encoding, newline=""), layout)
         while True:
-            # no more records than the chunk needs, so that the chunks before a bad line are given
-            got = records.read(chunk_rows - len(rows))
-            if got is None:
-                break
-            new, new_counts, new_notes = got
-            if skip:
-                taken = min(skip, len(new))
-                new, new_counts, skip = new[taken:], new_counts[taken:], skip - taken
-                new_notes = {i - taken: t for i, t in new_notes.items() if i >= taken}
-            notes.update({len(rows) + i: t for i, t in new_notes.items()})
-            rows += new
-            counts.append(new_counts)
-            if len(rows) >= chunk_rows:
-                reporting = reporting or records.open_at_end
-                chunk = _row_chunk(rows, np.concatenate(counts), notes, layout, reporting)
-                reporting = chunk.field_counts is not None
-                yield chunk
-                rows, counts, notes = [], [], {}
-        reporting = reporting or records.open_at_end
-    if rows:
-        yield _row_chunk(rows, np.concatenate(counts), notes, layout, reporting)
+            # the records are lists, one per line, alive until the chunk is made of them
+            with _gc_paused():
+                chunk, skip = _next_chunk(records, chunk_rows, skip, reporting)
+            if chunk is None:
+                return
+            reporting = chunk.field_counts is not None
+            yield chunk
+
+
+def _next_chunk(
+    records: _Records, chunk_rows: int, skip: int, reporting: bool
+) -> tuple[RawChunk | None, int]:
+    """The next raw chunk of the row reader (``None`` at the end of the file), with the
+    number of rows still to skip. Reads no more records than the chunk needs, so that the
+    chunks before a line the csv module refuses are given."""
+    rows: list[list[str]] = []
+    counts: list[np.ndarray] = []
+    notes: dict[int, str] = {}
+    while len(rows) < chunk_rows:
+        got = records.read(chunk_rows - len(rows))
+        if got is None:
+            break
+        new, new_counts, new_notes = got
+        if skip:
+            taken = min(skip, len(new))
+            new, new_counts, skip = new[taken:], new_counts[taken:], skip - taken
+            new_notes = {i - taken: t for i, t in new_notes.items() if i >= taken}
+        notes.update({len(rows) + i: t for i, t in new_notes.items()})
+        rows += new
+        counts.append(new_counts)
+    if not rows:
+        return None, skip
+    reporting = reporting or records.open_at_end
+    layout = records.layout
+    return _row_chunk(rows, np.concatenate(counts), notes, layout, reporting), skip
 
 
 class _Records:
@@ -188,8 +199,7 @@ class _Records:
         """
         before = self._reader.line_num
         try:
-            with _gc_paused():
-                records: list[list[str]] = list(itertools.islice(self._records, want))
+            records: list[list[str]] = list(itertools.islice(self._records, want))
         except csv.Error as exc:
             raise ManifestError(
                 f"cannot be split into fields ({exc}); check the quotes on that line",
@@ -226,16 +236,16 @@ class _Records:
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector (unless the caller already has).
 
-    The csv module makes one list per record, and each allocation counts towards the next
-    collection, which then walks the young lists again; none of them can be part of a cycle,
-    so pausing collections while a chunk is parsed loses nothing.
+    The csv module makes one list per record, and the collections their allocation sets off
+    walk every list still alive, again and again while a chunk is read; none of them can be
+    part of a cycle, so pausing collections until the chunk is made loses nothing.
     """
-    paused = gc.isenabled()
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if paused:
+        if was_enabled:
             gc.enable()
 
 

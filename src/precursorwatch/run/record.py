@@ -8,9 +8,9 @@ verdict: lines are grouped on integer codes of every result column but the line'
 same judged goods share one; the other columns by Arrow's dictionary codes), and only each
 group's first line makes Python objects.
 A screening of a million lines thus costs the store about as many rows as it has distinct
-verdicts, plus a few compressed blocks. The blocks are made and written in a thread of the
-sink's own, one at a time, while the screening goes on with the next chunk: most of the work is
-Arrow's and pandas', which run without holding the interpreter.
+verdicts, plus a few compressed blocks. Each block's table is made in the sink's call (so the
+pipeline holds no more chunks than without the store); it is compressed and committed by a
+thread of the sink's own while the screening goes on with the next chunk.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from precursorwatch.frames import text_array
 from precursorwatch.manifest.quantities import parse_quantity
-from precursorwatch.store.blocks import TEXT_FIELDS, ResultBook, encode_block
+from precursorwatch.store.blocks import TEXT_FIELDS, ResultBook, block_table, table_bytes
 
 #: A quantity that is a plain whole number: its value is the number itself.
 _PLAIN = re.compile(r"^[0-9]{1,12}$")
@@ -331,39 +331,46 @@ class StoreSink:
         )
 
     def __call__(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
-        """Hand the chunk's lines to the writing thread, which makes them one block and
-        commits it (still invisible to readers); the block before is waited for first."""
+        """Make the chunk's lines one block's table (here: nothing of the chunk outlives this
+        call, so the pipeline holds no more chunks than without the store) and hand it to the
+        writing thread, which compresses and commits it (still invisible to readers) while
+        the screening goes on; the block before is waited for first."""
         self.flush()
         self._begin()
         n = len(out)
         if not n:
             return
+        columns = self._line_columns(chunk, out, n, self.position)
+        columns["result"], columns["reason"] = self._results(out)
+        table = block_table(columns)
+        del columns
         if self._thread is None:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record")
-        self._writing = self._thread.submit(self._write, chunk, out, self.position, self.blocks)
+        self._writing = self._thread.submit(
+            self._write, table, self.book.take(), self.position, self.blocks
+        )
         self.blocks += 1
         self.position += n
-
-    def _write(self, chunk: pd.DataFrame, out: pd.DataFrame, first: int, block_no: int) -> None:
-        """In the writing thread: one block of lines and the results it numbered first, in one
-        transaction. Most of it is Arrow's work, which runs beside the screening's own thread."""
-        from precursorwatch.store.stream import add_screening_block
-
-        n = len(out)
         self.flagged += int(out["flagged"].to_numpy(dtype=bool).sum())
         self.by_risk.update(_risk_counts(out["risk"]))
-        columns = self._line_columns(chunk, out, n, first)
-        columns["result"], columns["reason"] = self._results(out)
-        data = encode_block(columns)
+
+    def _write(self, table: Any, results: list[dict[str, Any]], first: int, block_no: int) -> None:
+        """In the writing thread: one block (compressed) and the results it numbered first,
+        in one transaction."""
+        from precursorwatch.store.stream import add_screening_block
+
+        data, lines = table_bytes(table), table.num_rows
+        del table
+        pa.default_memory_pool().release_unused()  # the block's buffers: no growth per block
         with self.store.session() as session:
             add_screening_block(
                 session=session,
                 screening_id=self.screening_id,
                 block_no=block_no,
                 first_position=first,
-                line_count=n,
+                line_count=lines,
                 data=data,
-                results=self.book.take(),
+                results=results,
             )
 
     def flush(self) -> None:

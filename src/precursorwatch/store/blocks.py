@@ -124,11 +124,11 @@ def _narrow(values: Any, kind: Any) -> Any:
     return values.cast(kind)
 
 
-def encode_block(columns: Mapping[str, Any]) -> bytes:
-    """The bytes of one block: ``columns`` (name -> Arrow array or list, every name of
-    :data:`COLUMN_TYPES`, equal lengths) as one zstd-compressed Arrow IPC stream. A column
-    of nulls only, or a text field that is '' on every line, is left out (a reader takes a
-    missing column for one of nulls, or of '' for a text field)."""
+def block_table(columns: Mapping[str, Any]) -> Any:
+    """The Arrow table of one block: ``columns`` (name -> Arrow array or list, every name of
+    :data:`COLUMN_TYPES`, equal lengths) as stored (:func:`_narrow`). A column of nulls only,
+    or a text field that is '' on every line, is left out (a reader takes a missing column for
+    one of nulls, or of '' for a text field)."""
     arrays, names = [], []
     for name, kind in COLUMN_TYPES.items():
         values = _narrow(columns[name], kind)
@@ -136,13 +136,22 @@ def encode_block(columns: Mapping[str, Any]) -> bytes:
             continue
         arrays.append(values)
         names.append(name)
-    table = pa.table(arrays, names=names)
+    return pa.table(arrays, names=names)
+
+
+def table_bytes(table: Any) -> bytes:
+    """A :func:`block_table` as the bytes stored: one zstd-compressed Arrow IPC stream."""
     sink = pa.BufferOutputStream()
     options = ipc.IpcWriteOptions(compression="zstd")
     with ipc.new_stream(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     data: bytes = sink.getvalue().to_pybytes()
     return data
+
+
+def encode_block(columns: Mapping[str, Any]) -> bytes:
+    """The bytes of one block (:func:`block_table`, then :func:`table_bytes`)."""
+    return table_bytes(block_table(columns))
 
 
 def decode_block(data: bytes, fmt: str) -> dict[str, list[Any]]:

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from _live_server import serve_in_thread
 from precursorwatch.run.service import make_screener, open_ready_store, screen_file
 from precursorwatch.settings import get_settings
 from precursorwatch.store import create_api_key
@@ -41,16 +39,8 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_db_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    import uvicorn
-
     settings = get_settings(database_url=tmp_db_url)
     store = open_ready_store(settings)
     with store.session() as session:
@@ -58,23 +48,10 @@ def served(tmp_db_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     manifest = tmp_path / "kits.csv"
     manifest.write_text(MANIFEST, encoding="utf-8")
     screen_file(manifest, store=store, screener=make_screener(store), actor="officer-web")
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, store), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", key
+        with serve_in_thread(create_app(settings, store)) as url:
+            yield url, key
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         store.dispose()
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from _live_server import serve_in_thread
 from precursorwatch.run.service import open_ready_store
 from precursorwatch.settings import get_settings
 from precursorwatch.store import create_api_key
@@ -32,37 +30,16 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_db_url: str) -> Iterator[tuple[str, str]]:
-    import uvicorn
-
     settings = get_settings(database_url=tmp_db_url)
     store = open_ready_store(settings)
     with store.session() as session:
         _, key = create_api_key(session=session, name="officer-web", role="officer")
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, store), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", key
+        with serve_in_thread(create_app(settings, store)) as url:
+            yield url, key
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         store.dispose()
 
 

@@ -178,7 +178,25 @@ screening = Table(
     Column("complete", Boolean, nullable=False),
     # When ``prune`` removed its lines (the summary and the audit trail stay); NULL: kept.
     Column("pruned_at", UTCDateTime, nullable=True),
+    # The day whose law the screening applied, YYYY-MM-DD (0005_as_of_and_decisions).
+    Column("as_of", String(10), nullable=False, server_default=""),
     Index("ix_screening_created_at", "created_at"),
+)
+
+#: Officers' review decisions on screened lines, oldest first: the newest per line is its
+#: decision, the others its history (0005_as_of_and_decisions).
+line_decision = Table(
+    "line_decision",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("screening_id", String(32), ForeignKey("screening.id"), nullable=False),
+    Column("line_id", Text, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("actor_key_id", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_line_decision_screening_line", "screening_id", "line_id"),
 )
 
 #: Each distinct judged result of a screening, once: the verdict without what is the line's
@@ -261,4 +279,37 @@ resolver_cache = Table(
     Column("key", Text, primary_key=True),
     Column("value", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: The first answer to each (API key, ``Idempotency-Key``) pair: a retried POST is answered
+#: from here, by any worker (0006_idempotency_and_sessions). ``status`` NULL: still running.
+#: ``body`` is the zlib-compressed answer, NULL when too large to keep (the answer is then
+#: rebuilt from ``screening_id``).
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("idem_key", String(255), primary_key=True),
+    Column("request", Text, nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("media_type", String(200), nullable=False),
+    Column("body", LargeBinary, nullable=True),
+    Column("screening_id", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_idempotency_created_at", "created_at"),
+    Index("ix_idempotency_screening_id", "screening_id"),
+)
+
+#: Signed-in browsers: the SHA-256 of the cookie token (never the token, never the key's
+#: secret), the key signed in with, the form token (CSRF) (0006_idempotency_and_sessions).
+page_session = Table(
+    "page_session",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_id", String(32), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Index("ix_page_session_seen_at", "seen_at"),
 )

@@ -805,15 +805,25 @@ def method_override(rt: RedTeam) -> Row:
     a = rt.request(
         "admin", "POST", f"/v1/lists/{SECRET_CODE}", headers={"X-HTTP-Method-Override": "DELETE"}
     )
-    b = rt.request("admin", "DELETE", f"/v1/screenings/{rt.screenings['officer']}")
+    # DELETE /v1/screenings/{id} exists (officer or admin, audited): an override header does
+    # not reach it, and an operator's DELETE is refused
+    b = rt.request(
+        "admin",
+        "POST",
+        f"/v1/screenings/{rt.screenings['officer']}",
+        headers={"X-HTTP-Method-Override": "DELETE"},
+    )
+    d = rt.request("operator", "DELETE", f"/v1/screenings/{rt.screenings['officer']}")
     c = rt.request("admin", "PROPFIND", "/v1/lists")
     still = rt.get("officer", f"/v1/screenings/{rt.screenings['officer']}").status_code
     return row(
         a.status_code in (404, 405)
         and b.status_code in (404, 405)
+        and d.status_code == 403
         and c.status_code in (404, 405)
         and still == 200,
-        f"{a.status_code} {b.status_code} {c.status_code}; screening kept: {still == 200}",
+        f"{a.status_code} {b.status_code} {d.status_code} {c.status_code}; "
+        f"screening kept: {still == 200}",
     )
 
 

@@ -428,6 +428,27 @@ def ergot_lookalike(rt: RedTeam) -> list[Row]:
     return rows
 
 
+@case(
+    "one line naming 40 look-alikes (InChI) is bounded",
+    "200 within 6 s; the reason says what was left out",
+    finding="7",
+)
+def many_structures_one_line(rt: RedTeam) -> Row:
+    from rdkit import Chem
+
+    inchis = [Chem.MolToInchi(Chem.MolFromSmiles(s)) for s in ergot_lookalikes(40)]
+    line = {"line_id": "1", "description": "; ".join(inchis)}
+    got, took = timed(rt.screen, "operator2", [line], timeout=120)
+    reason = got.json()["lines"][0]["reason"] if ok(got) else ""
+    return Row(
+        "",
+        "",
+        ok(got) and took <= 6 and "time limit" in reason,
+        f"{getattr(got, 'status_code', type(got).__name__)} in {took:.1f} s "
+        f"(7.3 s of comparison before the budget); reason says stopped: {'time limit' in reason}",
+    )
+
+
 @case("XLSX of 200,000 lines", "within 10x the CSV time", finding="6", heavy=True)
 def xlsx_big(rt: RedTeam) -> Row:
     sid = rt.screenings.get("big")

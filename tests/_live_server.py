@@ -205,14 +205,18 @@ class Live:
 
 
 @contextmanager
-def live_server(tmp: Path, keys: dict[str, tuple[str, str]]) -> Iterator[Live]:
-    """A server over a fresh store in ``tmp`` with keys ``who -> (role, name)``."""
+def live_server(
+    tmp: Path, keys: dict[str, tuple[str, str]], settings: dict[str, str] | None = None
+) -> Iterator[Live]:
+    """A server over a fresh store in ``tmp`` with keys ``who -> (role, name)`` and
+    ``settings`` (name -> value, e.g. ``{"job_upload_bytes": "0"}``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRECURSORWATCH_")}
     env.update(
         PRECURSORWATCH_DATA_DIR=str(tmp / "data"),
         PRECURSORWATCH_CACHE_DIR=os.environ.get("PRECURSORWATCH_CACHE_DIR", str(tmp / "cache")),
         PYTHONUNBUFFERED="1",
     )
+    env.update({f"PRECURSORWATCH_{k.upper()}": v for k, v in (settings or {}).items()})
     live = Live(tmp, env)
     done = live.cli("init", timeout=300)
     assert done.returncode == 0, done.stderr

@@ -1,5 +1,6 @@
-"""Shared fixtures: a fresh SQLite URL, a PostgreSQL URL (one private schema per test), and
-a PubChem look-up index built afresh for the test run."""
+"""Shared fixtures: a fresh SQLite URL, a PostgreSQL URL (one private schema per test), the
+command line on a store of its own (``run``), and a PubChem look-up index built afresh for
+the test run."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,27 @@ def postgres_url(_postgres_server: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         admin.dispose()
+
+
+#: The command line, called in this process: its arguments -> (exit code, what it printed).
+Run = Callable[..., tuple[int, str]]
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """``precursorwatch`` (typer's CliRunner) with a data directory, so a store, of the
+    test's own. A crash (not an exit) fails the test with what was printed."""
+    from typer.testing import CliRunner
+
+    from precursorwatch.cli import app
+
+    monkeypatch.setenv("PRECURSORWATCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("PRECURSORWATCH_DATABASE_URL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, list(args))
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+        return result.exit_code, result.output
+
+    return invoke

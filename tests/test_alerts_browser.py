@@ -8,21 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from _browser import ARGS, BROWSER, CHROMIUM
 from _live_server import serve_in_thread
 from precursorwatch.run.service import make_screener, open_ready_store, screen_file
 from precursorwatch.settings import get_settings
 from precursorwatch.store import create_api_key
 from precursorwatch.web import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MANIFEST = (
     "line_id,description,quantity,unit,consignee\n"
     "1,Benzaldehyde,400,kg,ACME Chemicals Ltd.\n"
@@ -33,10 +25,7 @@ MANIFEST = (
     "6,Propionyl chloride,15,kg,Orion Pharma\n"
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture

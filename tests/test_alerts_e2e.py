@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, update
-from typer.testing import CliRunner
 
-from precursorwatch.cli import app as cli_app
 from precursorwatch.intel.alerts import ALERT_KEYS, NO_CONSIGNEE
 from precursorwatch.run.service import open_ready_store
 from precursorwatch.settings import get_settings
@@ -48,19 +46,6 @@ Run = Callable[..., tuple[int, str]]
 def manifest(path: Path, rows: list[tuple[str, ...]], header: str = HEADER) -> Path:
     path.write_text(header + "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.setenv("PRECURSORWATCH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("PRECURSORWATCH_DATABASE_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> tuple[int, str]:
-        result = runner.invoke(cli_app, list(args))
-        return result.exit_code, result.output
-
-    return invoke
 
 
 def screen_json(run: Run, path: Path) -> dict[str, Any]:

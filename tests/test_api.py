@@ -163,7 +163,8 @@ def test_xlsx_and_html_reports(env: Env) -> None:
     assert xlsx.status_code == 200
     ws = load_workbook(io.BytesIO(xlsx.content)).active
     values = [[c.value for c in row] for row in ws.iter_rows()]
-    assert values[0][:3] == ["description", "cas", "hs_code"]
+    assert values[0][:3] == ["line_id", "flagged", "risk"]  # the contract's columns first
+    assert values[0][-3:] == ["cas", "hs_code", "warnings"]
     assert len(values) == 6
     html = env.client.get(f"/v1/screenings/{sid}/report.html", headers=env.auth)
     assert html.status_code == 200

@@ -326,7 +326,7 @@ DEEP = 10_000
         ('{"lines": [{"line_id": {"x": 1}, "cas": "67-64-1"}]}', "lines.0.line_id"),
         ('{"lines": [{"smiles": false}]}', "lines.0.smiles"),
         ('{"lines": [1, 2, 3]}', "lines.0"),
-        ('{"lines": [{}]}', "has none of description, cas, smiles or hs_code"),
+        ('{"lines": [{}]}', "has none of description, cas, smiles, inchi, inchikey or hs_code"),
         ('{"lines": [{"quantity": 5, "unit": "kg"}]}', "line 1"),
         ('{"lines": [{"description": "   \\u0000 "}]}', "line 1"),
     ],

@@ -7,26 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from precursorwatch.cli import app
-
 SAMPLES = Path(__file__).parent.parent / "sample_shipments"
 CHECKER = Path(__file__).parent.parent.parent / "shared" / "tools" / "check_contract.py"
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PRECURSORWATCH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("PRECURSORWATCH_DATABASE_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> tuple[int, str]:
-        result = runner.invoke(app, list(args))
-        return result.exit_code, result.output
-
-    return invoke
 
 
 def test_screen_writes_the_contract_and_exits_1_when_flagged(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

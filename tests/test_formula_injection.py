@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from typer.testing import CliRunner
 
-from precursorwatch.cli import app
 from precursorwatch.report.writers import defuse
 from precursorwatch.settings import get_settings
 from precursorwatch.store import get_screening, list_screenings, open_store
@@ -46,20 +44,6 @@ def manifest(tmp_path: Path) -> Path:
     path = tmp_path / "inject.csv"
     path.write_text(buf.getvalue(), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PRECURSORWATCH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("PRECURSORWATCH_DATABASE_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> tuple[int, str]:
-        result = runner.invoke(app, list(args))
-        assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-        return result.exit_code, result.output
-
-    return invoke
 
 
 def _safe(value: object) -> bool:

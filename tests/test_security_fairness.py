@@ -107,7 +107,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         "small": ("officer", "fair-small"),
         "other": ("operator", "fair-other"),
     }
-    with live_server(tmp_path_factory.mktemp("fair"), keys) as s:
+    # the big upload is waited for (no job, see test_upload_jobs.py): it holds a worker as
+    # long as the small requests are timed
+    with live_server(tmp_path_factory.mktemp("fair"), keys, {"job_upload_bytes": "0"}) as s:
         yield s
 
 

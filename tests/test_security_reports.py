@@ -111,7 +111,7 @@ def test_xlsx_takes_at_most_ten_times_the_csv(live: Live, big: str) -> None:
     rows = xlsx_cells(xlsx.content)
     assert len(rows) == 20_001
     body = list(csv.reader(io.StringIO(csv_report.text)))
-    assert [r[0] for r in body[1:6]] == [r[3] for r in rows[1:6]]  # same lines, same order
+    assert [r[0] for r in body[1:6]] == [r[0] for r in rows[1:6]]  # same lines, same order
 
 
 def test_an_abandoned_xlsx_download_stops(live: Live, big: str) -> None:

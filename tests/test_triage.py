@@ -12,9 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
-from precursorwatch.cli import app
 from precursorwatch.engine import triage
 from precursorwatch.engine.index import build_index
 from precursorwatch.engine.triage import RULES, line_verdict, rules_markdown, substance_rule
@@ -204,19 +202,6 @@ def test_the_table_at_120_columns(screener: Screener) -> None:
 
 
 # --- the command line's reports ------------------------------------------------------------
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PRECURSORWATCH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("PRECURSORWATCH_DATABASE_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> tuple[int, str]:
-        result = runner.invoke(app, list(args))
-        return result.exit_code, result.output
-
-    return invoke
 
 
 def test_table_lists_flagged_lines_and_all_with_all(run) -> None:  # type: ignore[no-untyped-def]

@@ -7,40 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from _live_server import serve_in_thread
-from precursorwatch.run.service import open_ready_store
-from precursorwatch.settings import get_settings
-from precursorwatch.store import create_api_key
-from precursorwatch.web import create_app
+from _browser import ARGS, BROWSER, CHROMIUM, served_with_key
 
-CHROMIUM = Path("/usr/bin/chromium")
 MANIFEST = Path(__file__).parent / "data" / "api" / "manifest.csv"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture
 def served(tmp_db_url: str) -> Iterator[tuple[str, str]]:
-    settings = get_settings(database_url=tmp_db_url)
-    store = open_ready_store(settings)
-    with store.session() as session:
-        _, key = create_api_key(session=session, name="officer-web", role="officer")
-    try:
-        with serve_in_thread(create_app(settings, store)) as url:
-            yield url, key
-    finally:
-        store.dispose()
+    with served_with_key(tmp_db_url, "officer-web") as got:
+        yield got
 
 
 def test_sign_in_upload_see_flags_and_download(served: tuple[str, str], tmp_path: Path) -> None:

@@ -321,7 +321,8 @@ class LineResult:
     warnings: tuple[str, ...] = ()
 
 
-#: Canonical input columns the engine reads (others are carried through untouched).
+#: Canonical input columns the engine reads (others are carried through untouched); the
+#: optional ``inchi`` and ``inchikey`` columns are read too when a frame has them.
 INPUT_COLUMNS: tuple[str, ...] = (
     "line_id",
     "description",

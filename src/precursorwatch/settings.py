@@ -57,10 +57,39 @@ class Settings(BaseSettings):
         description="Worker processes of the server that screen uploads and re-screens "
         "(0: in the server's own process).",
     )
+    job_upload_bytes: int = Field(
+        default=2_000_000,
+        ge=0,
+        description="Uploads larger than this many bytes are screened as a job: POST "
+        "/v1/screenings answers 202 at once and GET /v1/screenings/{id} shows the progress "
+        "(0: every upload is answered when it is screened).",
+    )
     alert_window_days: int = Field(
         default=180,
         ge=1,
         description="Days of a consignee's shipments the cross-line alerts look back over.",
+    )
+    auth_failures_limit: int = Field(
+        default=30,
+        ge=0,
+        description="Unknown or revoked keys one client address may send within "
+        "auth_failures_window_s before its key checks are answered 429 (0: no limit).",
+    )
+    auth_failures_window_s: int = Field(
+        default=300,
+        ge=1,
+        description="Seconds over which failed authentications of one address are counted.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=3000,
+        ge=0,
+        description="Requests one API key may make per minute (bursts up to as many); "
+        "beyond, 429 with Retry-After (0: no limit).",
+    )
+    idempotency_window_s: int = Field(
+        default=86_400,
+        ge=1,
+        description="Seconds an Idempotency-Key's first answer is kept and replayed.",
     )
 
     def resolved_database_url(self) -> str:

@@ -7,11 +7,13 @@ them) are drawn, CoordGen's layout is used only for small molecules with few rin
 layout of fused cages grows without limit: 12 linked Si8 cubanes took 2.8 GB and 9 s, then
 raised), the common-substructure search has :data:`PAIR_MCS_TIMEOUT_S` seconds and is
 skipped past :data:`MCS_MAX_ATOMS`. A structure that cannot be parsed or drawn gives a
-placeholder panel saying why, so a report never breaks on one line.
+placeholder panel saying why, so a report never breaks on one line. Every picture says what
+it shows to a screen reader (``role="img"``, an ``aria-label`` and a ``<title>``).
 """
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from rdkit import Chem
@@ -92,19 +94,37 @@ def _prepared(smiles: str) -> tuple[Chem.Mol | None, str]:
     return part, note
 
 
+_SVG_OPEN = re.compile(r"<svg\b[^>]*>")
+
+
+def labelled(svg: str, label: str) -> str:
+    """``svg`` with ``role="img"``, ``aria-label`` and a ``<title>`` saying ``label`` (escaped),
+    so the picture has a text alternative inline in HTML and opened alone; unchanged when it
+    has no ``<svg>`` tag or already carries a role."""
+    found = _SVG_OPEN.search(svg)
+    if found is None or "role=" in found.group(0):
+        return svg
+    text = escape(" ".join(label.split())[:200], quote=True)
+    text = text.encode("ascii", "xmlcharrefreplace").decode("ascii")  # any declared encoding
+    tag = found.group(0)[:-1] + f' role="img" aria-label="{text}">'
+    return f"{svg[: found.start()]}{tag}<title>{text}</title>{svg[found.end() :]}"
+
+
 def _legend(legend: str, note: str) -> str:
     return f"{legend} ({note})" if note and legend else legend or note
 
 
 def placeholder(legend: str, note: str, *, width: int = 320, height: int = 240) -> str:
     """A panel with the legend and why no structure is drawn (both escaped)."""
-    return (
+    label = f"No structure picture of {legend}: {note}" if legend else note
+    return labelled(
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}px' height='{height}px' "
         f"viewBox='0 0 {width} {height}'><rect width='100%' height='100%' fill='#FFFFFF' "
         "stroke='#CCCCCC'/><text x='50%' y='45%' text-anchor='middle' font-family='sans-serif' "
         f"font-size='13' fill='#555555'>{escape(note[:80])}</text><text x='50%' y='92%' "
         f"text-anchor='middle' font-family='sans-serif' font-size='12'>{escape(legend[:60])}"
-        "</text></svg>"
+        "</text></svg>",
+        label,
     )
 
 
@@ -118,7 +138,9 @@ def depict(smiles: str, *, legend: str = "", width: int = 320, height: int = 240
         with quiet_rdkit():
             drawer.DrawMolecule(mol, legend=_legend(legend, note))
             drawer.FinishDrawing()
-        return str(drawer.GetDrawingText())
+        return labelled(
+            str(drawer.GetDrawingText()), f"Structure picture of {legend or 'a substance'}"
+        )
     except (RuntimeError, ValueError):
         return placeholder(legend, "not drawn: drawing failed", width=width, height=height)
 
@@ -167,7 +189,12 @@ def depict_pair(
                 legends=[_legend(declared_legend, note_a), _legend(listed_legend, note_b)],
             )
             drawer.FinishDrawing()
-        return str(drawer.GetDrawingText())
+        shared = "; the part they share is highlighted" if atoms_a else ""
+        label = (
+            f"Structure pictures: {declared_legend} structure (left) beside {listed_legend} (right)"
+            f"{shared}"
+        )
+        return labelled(str(drawer.GetDrawingText()), label)
     except (RuntimeError, ValueError):
         return placeholder(
             f"{declared_legend} / {listed_legend}", "not drawn: drawing failed", width=2 * w

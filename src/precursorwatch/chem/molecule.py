@@ -53,15 +53,41 @@ def smiles_from_inchi(inchi: str) -> tuple[str | None, str]:
         return None, "not an InChI (it must start with 'InChI=')"
     if len(text) > MAX_INCHI_CHARS:
         return None, f"InChI of {len(text):,} characters (limit {MAX_INCHI_CHARS:,})"
+    heavy = _inchi_heavy_atoms(text)
+    if heavy > MAX_HEAVY_ATOMS:  # "InChI=1S/999C6H6/..." is short text for many atoms
+        return None, f"its formula has {heavy:,} heavy atoms (limit {MAX_HEAVY_ATOMS})"
     with quiet_rdkit():
         try:
             mol = Chem.MolFromInchi(text, sanitize=True, removeHs=True)
         except Exception:
             mol = None
         if mol is None or mol.GetNumAtoms() == 0:
-            return None, "RDKit cannot read it (a truncated InChI or a broken layer)"
+            return None, "it cannot be read (it is cut short, or a layer is broken)"
         smiles = Chem.MolToSmiles(mol)
     return (smiles, "") if smiles else (None, "it gives no structure")
+
+
+#: An element and its count in an InChI's formula layer ("C9", "H10", "Cl").
+_FORMULA_ELEMENT = re.compile(r"([A-Z][a-z]?)(\d*)")
+
+
+def _inchi_heavy_atoms(inchi: str) -> int:
+    """Heavy atoms the formula layer of ``inchi`` declares (copies counted, "2C6H6" is 12),
+    read before RDKit parses it; 0 when there is no formula layer (RDKit then refuses it)."""
+    parts = inchi.split("/", 2)
+    if len(parts) < 2:
+        return 0
+    total = 0
+    for component in parts[1].split("."):
+        formula = component.lstrip("0123456789")
+        copies = component[: len(component) - len(formula)]
+        atoms = sum(
+            int(n or 1)
+            for el, n in _FORMULA_ELEMENT.findall(formula[:MAX_INCHI_CHARS])
+            if el != "H"
+        )
+        total += int(copies[:9] or 1) * atoms
+    return total
 
 
 def _shown(smiles: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
@@ -107,48 +108,105 @@ def history(
         str | None,
         typer.Argument(help="A substance name, CAS or key (none: every screening's record)."),
     ] = None,
-    limit: Annotated[int, typer.Option(help="Without QUERY: how many screenings.")] = 50,
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this day (YYYY-MM-DD, UTC), included.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Up to this day (YYYY-MM-DD, UTC), included.")
+    ] = None,
+    consignee: Annotated[
+        str | None,
+        typer.Option("--consignee", help="Only lines whose consignee holds this (any case)."),
+    ] = None,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit", min=1, help="How many lines (with QUERY or --consignee) or screenings."
+        ),
+    ] = 100,
     db: DbOption = None,
 ) -> None:
-    """Which consignees received a substance, when, in which screenings; without QUERY, the
-    screenings newest first with what the store keeps of each (lines, results, bytes)."""
-    from precursorwatch.store import find_substances, screening_sizes, substance_history
+    """Which consignees received a substance, when, in which screenings (newest first); with
+    --consignee, a party's lines. Without QUERY or --consignee, the screenings newest first
+    with what the store keeps of each. A file screened more than once is shown once, with the
+    number of times ("times")."""
+    from precursorwatch.run.lookup import lookup_substances
+    from precursorwatch.store import screening_sizes
+    from precursorwatch.store.linesearch import screening_files, search_lines
 
     with errors():
+        start, end = _day_option("--since", since), _day_option("--until", until)
         store = open_store(db)
         with store.session(write=False) as session:
-            if query is None:
-                sizes = screening_sizes(session=session, limit=limit)
-            else:
-                found = find_substances(session=session, query=query)
-                if not found:
-                    raise PrecursorWatchError(f"nothing in the store matches {query!r}")
-                rows = substance_history(session=session, key=found[0].key)
-                ids = list(dict.fromkeys(r.screening_id for r in rows))
+            if query is None and not consignee:
+                files = screening_files(session=session, since=start, until=end, limit=limit)
+                ids = [item.summary.screening_id for item, _ in files]
+                times = {item.summary.screening_id: n for item, n in files}
                 sizes = screening_sizes(session=session, ids=ids)
-    if query is not None:
-        table = Table(title=f"history of {found[0].name}", header_style="bold")
-        for col in ("when", "screening", "line", "consignee", "destination", "risk", "description"):
-            table.add_column(col, overflow="fold")
-        for r in rows:
-            table.add_row(
-                r.created_at.isoformat(timespec="seconds"),
-                r.screening_id[:12],
-                r.line_id,
-                r.consignee,
-                r.destination,
-                r.risk,
-                r.description,
-            )
-        out.print(table)
-    _print_sizes(sizes)
+                found = None
+            else:
+                named = lookup_substances(session=session, query=query) if query else []
+                if query is not None and not named:
+                    raise PrecursorWatchError(
+                        f"nothing in the store matches {query!r}: try a CAS number or a name"
+                    )
+                found = search_lines(
+                    session=session, keys=[named[0].key] if named else [],
+                    consignee=consignee or "", since=start, until=end, limit=limit,
+                )  # fmt: skip
+                ids = list(dict.fromkeys(f.screening_id for f in found.lines))
+                times = {f.screening_id: f.times for f in found.lines}
+                sizes = screening_sizes(session=session, ids=ids)
+    if found is not None:
+        title = f"history of {named[0].name}" if named else f"lines of consignee {consignee!r}"
+        _print_lines(title, found)
+    _print_sizes(sizes, times)
 
 
-def _print_sizes(sizes: list[Any]) -> None:
-    """What the store keeps of each screening, one row per screening."""
+def _day_option(name: str, text: str | None) -> Any:
+    """``text`` as a day (None when not given); PrecursorWatchError naming ``name``."""
+    from precursorwatch.lists.dates import parse_day
+
+    if text is None:
+        return None
+    day = parse_day(text.strip())
+    if day is None:
+        raise PrecursorWatchError(f"{name} {text!r} is not a date: give it as YYYY-MM-DD")
+    return day
+
+
+def _print_lines(title: str, found: Any) -> None:
+    """The lines a history found, then how many and whether more match."""
+    table = Table(title=title, header_style="bold")
+    for col in ("when", "screening", "file", "times", "line", "consignee", "destination",
+                "quantity", "risk", "description"):  # fmt: skip
+        table.add_column(col, overflow="fold")
+    for f in found.lines:
+        d = f.line
+        quantity = f"{d.quantity:g} {d.unit}".strip() if d.quantity is not None else d.unit
+        table.add_row(
+            f.created_at.isoformat(timespec="seconds"), f.screening_id[:12], f.input_name,
+            str(f.times), f.result.line_id, d.consignee, d.destination, quantity,
+            f.result.risk, d.description,
+        )  # fmt: skip
+    out.print(table)
+    note = (
+        f"{len(found.lines)} lines, newest screening first; "
+        "a file screened more than once is shown once"
+    )
+    if found.more:
+        note += "; more lines match: raise --limit or narrow with --since, --until or --consignee"
+    if found.stopped_early:
+        note += f"; only the newest {found.screenings_read} screenings were read: give --since"
+    out.print(note, highlight=False)
+
+
+def _print_sizes(sizes: list[Any], times: Mapping[str, int] | None = None) -> None:
+    """What the store keeps of each screening, one row per screening (``times``: screening
+    id -> how many screenings of its file there are, shown as "times")."""
     table = Table(title="what the store keeps", header_style="bold")
-    for col in ("when", "screening", "file", "actor", "lines", "flagged", "lines stored",
-                "results", "MB"):  # fmt: skip
+    for col in ("when", "screening", "file", "times", "actor", "law of", "lines", "flagged",
+                "lines stored", "results", "MB"):  # fmt: skip
         table.add_column(col, overflow="fold")
     for s in sizes:
         summary = s.summary
@@ -157,7 +215,9 @@ def _print_sizes(sizes: list[Any]) -> None:
             summary.created_at.isoformat(timespec="seconds"),
             summary.screening_id[:12],
             summary.input_name,
+            str((times or {}).get(summary.screening_id, 1)),
             summary.actor,
+            summary.as_of,
             f"{summary.lines:,}",
             f"{summary.flagged:,}",
             pruned or f"{s.lines_stored:,}",

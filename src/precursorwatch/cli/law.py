@@ -10,20 +10,18 @@ from rich.table import Table
 
 from precursorwatch.cli.common import DbOption, errors, lists_app, open_store, out
 from precursorwatch.errors import InputError
-from precursorwatch.lists.dates import parse_day
 
 
 def day_option(text: str | None, option: str) -> date | None:
     """``text`` as a day, None when not given; InputError (exit 2) naming the option when it is
     not a real YYYY-MM-DD day."""
+    from precursorwatch.run.asof import read_as_of
+
     if text is None:
         return None
-    day = parse_day(text.strip())
-    if day is None:
-        raise InputError(
-            f"{option} {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-01-10"
-        )
-    return day
+    if not text.strip():
+        raise InputError(f"{option} is empty: write the day as YYYY-MM-DD, e.g. 2026-01-10")
+    return read_as_of(text, option)
 
 
 @lists_app.command("changes")

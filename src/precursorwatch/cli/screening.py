@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -113,6 +114,7 @@ def screen(
     from precursorwatch.report.terminal import TableSink
     from precursorwatch.report.writers import FORMATS, json_lines, write_xlsx
     from precursorwatch.run.alerts import AlertRules, AlertSink, alert_json, file_alerts
+    from precursorwatch.run.asof import unknown_lists_note
     from precursorwatch.run.progress import ScreeningProgress
     from precursorwatch.run.service import default_workers, make_screener, screen_file
     from precursorwatch.run.streaming import CsvSink, DaskScreener
@@ -143,16 +145,14 @@ def screen(
                 workers=workers or default_workers(),
                 as_of=day,
             )
-            unknown = screener.watchlist.unknown_on(screener.as_of)
-            if unknown:
-                err.print(
-                    f"warning: the lists {', '.join(unknown)} are not known for "
-                    f"{screener.as_of}: their data starts later, so only their dated entries "
-                    "are applied",
-                    highlight=False,
-                )
+            law_day = screener.as_of
+            note = unknown_lists_note(screener.watchlist, law_day)
+            if note:
+                err.print(f"warning: {note}", highlight=False)
             if dask:
-                screener = DaskScreener(dask, screener.watchlist, use_opsin=not no_opsin)
+                screener = DaskScreener(
+                    dask, screener.watchlist, use_opsin=not no_opsin, as_of=law_day
+                )
                 stack.callback(screener.close)
             table = TableSink(show_all=all_lines) if fmt == "table" else None
             sinks: list[Any] = [table] if table is not None else []
@@ -202,12 +202,23 @@ def screen(
         for notice in found.notices if found else ():
             err.print(f"notice: {notice}", highlight=False)
     elif fmt == "xlsx" and output is not None:
-        write_xlsx(frame, output, done.lines)
+        about = [
+            ("File", input.name),
+            ("Screened at (UTC)", f"{datetime.now(UTC):%Y-%m-%d %H:%M}"),
+            ("Screened by", "cli"),
+            ("Lists as they applied on", law_day.isoformat()),
+            ("Screening id", done.screening_id or "(not recorded)"),
+        ]
+        write_xlsx(frame, output, done.lines, about)
     elif fmt == "html":
         _write_html(input, done, screener, output)
     elif fmt == "json":
-        notices = list(found.notices) if found else []
-        body = {"screening_id": done.screening_id, "lines": json_lines(frame)}
+        notices = ([note] if note else []) + (list(found.notices) if found else [])
+        body = {
+            "screening_id": done.screening_id,
+            "as_of": law_day.isoformat(),
+            "lines": json_lines(frame),
+        }
         text = json.dumps({**body, "alerts": alerts, "notices": notices}, indent=1)
         if output is None:
             sys.stdout.write(text)
@@ -301,6 +312,7 @@ def _write_html(input: Path, done: Any, screener: Any, output: Path | None) -> N
         by_risk={risk: by_risk[risk] for risk in ("high", "medium", "low", "none")},
         list_versions=watchlist.versions(),
         screening_id=done.screening_id,
+        as_of=screener.as_of.isoformat(),
     )
     rows = report_rows(done.lines, done.results, structure_picture(watchlist.substances))
     text = render_report_html(summary, rows)

@@ -5,8 +5,9 @@ This is the whole decision, read top to bottom: :func:`judge` runs the matchers 
 numbers, HS code, structures), adds the notes of what could not be read, and scores the
 evidence (:func:`verdict`: :func:`~precursorwatch.engine.scoring.score_line` under the triage
 rules of :mod:`~precursorwatch.engine.triage`). It is a function of the
-declaration and the list index: no files, no database, no processes, no clocks. Whoever
-runs it (:mod:`precursorwatch.run`) adds memos, caches, workers and timings from outside.
+declaration and the list index: no files, no database, no processes, no clocks of its own.
+Whoever runs it (:mod:`precursorwatch.run`) adds memos, caches, workers, timings and the
+time budget of the structure comparisons (:mod:`~precursorwatch.engine.budget`) from outside.
 
 The structure matchers read only a declaration's structures, and a structure is often
 declared several ways (by name, by CAS number, as a component); their evidence can be kept
@@ -17,9 +18,10 @@ each structure is matched once.
 from __future__ import annotations
 
 import json
-from collections.abc import MutableMapping
-from dataclasses import asdict
+from collections.abc import Callable, MutableMapping
+from dataclasses import asdict, replace
 
+from precursorwatch.engine.budget import StructureBudget
 from precursorwatch.engine.index import ListIndex
 from precursorwatch.engine.matchers import MATCHERS, Declared, Matcher
 from precursorwatch.engine.matchers.derivative import match_derivative
@@ -36,6 +38,15 @@ STRUCTURE_MATCHERS: dict[Matcher, str] = {
     match_similar: "similar",
 }
 
+#: The structure matchers whose comparisons a :class:`StructureBudget` bounds, by name (the
+#: identity matcher is exact and cheap: it always runs whole).
+BUDGETED_MATCHERS: dict[
+    str, Callable[[Declared, ListIndex, StructureBudget | None], list[Evidence]]
+] = {
+    "derivative": match_derivative,
+    "similar": match_similar,
+}
+
 #: Evidence of the structure matchers for one structure signature: matcher name -> evidence.
 StructureEvidence = dict[str, list[Evidence]]
 
@@ -45,27 +56,44 @@ def judge(
     index: ListIndex,
     *,
     structure_evidence: MutableMapping[str, StructureEvidence] | None = None,
+    budget: StructureBudget | None = None,
 ) -> LineResult:
     """The judged result of one declaration (its ``line_id`` empty: lines get theirs later).
 
     ``structure_evidence``, when given, is read and filled per :func:`structure_signature`.
-    Never raises on what a user declared: what could not be read becomes a note in the result.
+    ``budget``, when given, bounds the time of the structure comparisons (the result then says
+    what was left out). Never raises on what a user declared: what could not be read becomes
+    a note in the result.
     """
-    evidence = collect_evidence(declared, index, structure_evidence=structure_evidence)
-    return verdict(declared, evidence, index)
+    evidence = collect_evidence(
+        declared, index, structure_evidence=structure_evidence, budget=budget
+    )
+    return verdict(declared, evidence, index, budget=budget)
 
 
-def verdict(declared: Declared, evidence: list[Evidence], index: ListIndex) -> LineResult:
+def verdict(
+    declared: Declared,
+    evidence: list[Evidence],
+    index: ListIndex,
+    *,
+    budget: StructureBudget | None = None,
+) -> LineResult:
     """The scored result of ``declared`` from its ``evidence``: the notes of what could not be
-    read, and whether anything identified a chemical, go with it."""
-    return score_line(
+    read (and of comparisons a spent ``budget`` left out), and whether anything identified a
+    chemical, go with it."""
+    stopped = [budget.note()] if budget is not None and budget.stopped else []
+    result = score_line(
         evidence,
         index,
-        notes=declared_notes(declared),
+        notes=declared_notes(declared) + stopped,
         identified=is_identified(declared),
         hs=declared.hs,
         described=bool(declared.description is not None and declared.description.text.strip()),
     )
+    # what was written wrong (an unreadable InChI, a key of the wrong shape) is a warning of
+    # every line of the declaration, not part of the reason
+    warned = declared.description.warnings if declared.description is not None else ()
+    return replace(result, warnings=warned) if warned else result
 
 
 def is_identified(declared: Declared) -> bool:
@@ -89,8 +117,15 @@ def collect_evidence(
     index: ListIndex,
     *,
     structure_evidence: MutableMapping[str, StructureEvidence] | None = None,
+    budget: StructureBudget | None = None,
 ) -> list[Evidence]:
-    """Every matcher's evidence for ``declared``, in the order of ``MATCHERS``."""
+    """Every matcher's evidence for ``declared``, in the order of ``MATCHERS``.
+
+    ``budget`` (started here) bounds the derivative and similarity comparisons; what a spent
+    budget cut short is not kept in ``structure_evidence`` (a later line compares again).
+    """
+    if budget is not None:
+        budget.start()
     evidence: list[Evidence] = []
     by_structure: StructureEvidence | None = None
     for matcher in MATCHERS:
@@ -101,9 +136,15 @@ def collect_evidence(
         if by_structure is None:
             memo = {} if structure_evidence is None else structure_evidence
             by_structure = memo.setdefault(structure_signature(declared), {})
-        if name not in by_structure:
-            by_structure[name] = matcher(declared, index)
-        evidence.extend(by_structure[name])
+        found = by_structure.get(name)
+        if found is None:
+            budgeted = BUDGETED_MATCHERS.get(name)
+            found = (
+                matcher(declared, index) if budgeted is None else budgeted(declared, index, budget)
+            )
+            if budget is None or not budget.stopped:
+                by_structure[name] = found
+        evidence.extend(found)
     return evidence
 
 

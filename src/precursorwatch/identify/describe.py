@@ -99,12 +99,17 @@ class ComponentId:
 
 @dataclass(frozen=True, slots=True)
 class DescriptionId:
-    """What a description names: its components, CAS numbers written in it, and notes."""
+    """What a description names: its components, CAS numbers written in it, and notes.
+
+    ``notes`` go into a line's reason (OPSIN was down, an InChIKey nobody knows);
+    ``warnings`` into its warnings: what was written wrong and so not used (an InChI that
+    cannot be read, an InChIKey of the wrong shape), so the reason reads as without it."""
 
     text: str
     components: tuple[ComponentId, ...] = ()
     cas_in_text: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
 def _watch_lookup(index: NameIndex, name: str) -> tuple[tuple[str, ...], str]:
@@ -244,20 +249,24 @@ def _shown(text: str, limit: int = 60) -> str:
 
 def _structure_mentions(
     index: NameIndex, mentions: InchiMentions
-) -> tuple[list[ComponentId], list[str]]:
-    """Components for the InChI strings and InChIKeys of a description, and notes on those
-    that cannot be read. An InChI gives a structure (RDKit, through
-    :mod:`precursorwatch.chem`); a full InChIKey names a listed substance, or a chemical of the
-    PubChem table (whose structure is then compared), and failing both its connectivity block
-    may name a listed substance (another stereoisomer or isotopic form of it)."""
+) -> tuple[list[ComponentId], list[str], list[str]]:
+    """Components for the InChI strings and InChIKeys of a description, notes (for the reason)
+    on valid keys nobody knows, and warnings on what cannot be read (an invalid InChI, a key
+    of the wrong shape). An InChI gives a structure (RDKit, through
+    :mod:`precursorwatch.chem`, bounded in length and atoms); a full InChIKey names a listed
+    substance, or a chemical of the PubChem table (whose structure is then compared), and
+    failing both its connectivity block may name a listed substance (another stereoisomer or
+    isotopic form of it). The texts quoted hold no white space, so no warning holds the '; '
+    that separates a line's warnings."""
     comps: list[ComponentId] = []
     notes: list[str] = []
+    warnings: list[str] = []
     for inchi in mentions.inchis:
         smiles, problem = smiles_from_inchi(inchi)
         if smiles:
             comps.append(ComponentId(text=inchi, name=inchi, smiles=smiles, smiles_via="inchi"))
         else:
-            notes.append(f"InChI {_shown(inchi)!r} could not be read: {problem}")
+            warnings.append(f"InChI {_shown(inchi)!r} was not used: {problem}")
     for key in mentions.keys:
         listed = index.by_inchikey.get(key)
         if listed:
@@ -291,11 +300,16 @@ def _structure_mentions(
             continue
         notes.append(f"InChIKey {key} is neither a listed substance's nor in the PubChem table")
     for bad in mentions.malformed:
-        notes.append(
-            f"{_shown(bad)!r} is not an InChIKey (14 letters, a hyphen, 10 letters, a hyphen "
-            "and 1 letter); it was not used"
+        warnings.append(
+            f"InChIKey {_shown(bad)!r} was not used: an InChIKey is 14 letters, a hyphen, 10 "
+            "letters, a hyphen and 1 letter"
         )
-    return comps, notes
+    for bad in mentions.not_inchi:
+        warnings.append(
+            f"InChI column {_shown(bad)!r} was not used: it is neither an InChI "
+            "(InChI=1S/...) nor an InChIKey"
+        )
+    return comps, notes, warnings
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,13 +318,15 @@ class FirstPass:
 
     ``components`` holds each text's components; ``offered`` the names each unidentified
     component offers OPSIN, best first; ``pending`` all of them, for one OPSIN batch
-    (:func:`finish` takes its answers); ``notes`` what could not be read of each text.
+    (:func:`finish` takes its answers); ``notes`` what the reason of each text says it could
+    not use, ``warnings`` what was written wrong in it (its InChI strings and InChIKeys).
     """
 
     components: dict[str, list[ComponentId]]
     pending: frozenset[str]
     offered: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     notes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def waits_for_opsin(self, text: str) -> bool:
         """True when ``text`` has a component only OPSIN may identify."""
@@ -331,11 +347,12 @@ def first_pass(texts: Iterable[str], index: NameIndex) -> FirstPass:
     firsts: dict[str, list[ComponentId]] = {}
     offered: dict[str, list[tuple[str, ...]]] = {}
     notes: dict[str, tuple[str, ...]] = {}
+    warnings: dict[str, tuple[str, ...]] = {}
     for text in dict.fromkeys(texts):
         if not text or not text.strip():
             continue
         mentions = find_inchi(text)
-        comps, text_notes = _structure_mentions(index, mentions)
+        comps, text_notes, text_warnings = _structure_mentions(index, mentions)
         names: list[tuple[str, ...]] = [()] * len(comps)
         rest = mentions.rest
         if rest.strip():
@@ -347,6 +364,8 @@ def first_pass(texts: Iterable[str], index: NameIndex) -> FirstPass:
         firsts[text], offered[text] = comps, names
         if text_notes:
             notes[text] = tuple(text_notes)
+        if text_warnings:
+            warnings[text] = tuple(text_warnings)
     pending = frozenset(
         n
         for text, comps in firsts.items()
@@ -354,7 +373,7 @@ def first_pass(texts: Iterable[str], index: NameIndex) -> FirstPass:
         if not c.identified
         for n in offer
     )
-    return FirstPass(firsts, pending, offered, notes)
+    return FirstPass(firsts, pending, offered, notes, warnings)
 
 
 def finish(
@@ -399,6 +418,7 @@ def finish(
             components=tuple(done),
             cas_in_text=tuple(r.cas for r in cas_in_text(text)),
             notes=notes,
+            warnings=first.warnings.get(text, ()),
         )
     _add_fuzzy(results, unresolved, index)
     return results

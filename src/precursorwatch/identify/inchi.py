@@ -6,6 +6,10 @@ of capital letters. What a label calls an InChIKey but is not of its shape is ke
 malformed, for a per-line warning. RDKit reads the InChI strings (in
 :mod:`precursorwatch.chem.molecule`); :mod:`~precursorwatch.identify.describe` looks the keys
 up.
+
+A manifest's own InChI and InChIKey columns travel with the description in one text
+(:func:`with_structure_fields`, split again by :func:`find_inchi`), so that each distinct
+declaration is still identified once and cached by one text.
 """
 
 from __future__ import annotations
@@ -45,16 +49,79 @@ def _strip_token(token: str) -> str:
 class InchiMentions:
     """InChI strings and InChIKeys written in a description, and the text without them.
 
-    ``malformed`` holds what a label called an InChIKey but is not of its shape."""
+    ``malformed`` holds what a label or the InChIKey column called an InChIKey but is not of
+    its shape; ``not_inchi`` what the InChI column holds that is neither an InChI nor an
+    InChIKey."""
 
     inchis: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
     malformed: tuple[str, ...] = ()
     rest: str = ""
+    not_inchi: tuple[str, ...] = ()
+
+
+#: Between the description and the InChI and InChIKey columns in the text identified for a
+#: line. A control character: manifest cleaning removes them from every declared field, so
+#: no declared text holds one.
+FIELD_SEPARATOR = "\x1e"
+#: Longest column value kept whole (longer InChIs are refused by RDKit's bound anyway): the
+#: text identified, cached and shown in warnings stays small whatever a cell holds.
+MAX_COLUMN_CHARS = 20_000
+_NO_SPACE = re.compile(r"\s+")
+#: "InChIKey=" or "StdInChIKey:" written before a key in a column.
+_KEY_LABEL = re.compile(r"^(?:std)?inchikey[:=]", re.IGNORECASE)
+
+
+def with_structure_fields(description: str, inchi: str = "", inchikey: str = "") -> str:
+    """The text identified for a line: its description, then its InChI and InChIKey columns
+    (each without white space) after :data:`FIELD_SEPARATOR`; the description alone when both
+    columns are empty."""
+    inchi = _NO_SPACE.sub("", inchi[:MAX_COLUMN_CHARS])
+    inchikey = _NO_SPACE.sub("", inchikey[:MAX_COLUMN_CHARS])
+    if not inchi and not inchikey:
+        return description
+    return FIELD_SEPARATOR.join((description, inchi, inchikey))
+
+
+def _column_values(inchi: str, inchikey: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """``(inchis, keys, malformed keys, not an InChI)`` of the InChI and InChIKey columns. Either
+    column may hold either kind (a key in the InChI column is a key); 'InChI=' may be left
+    out before '1S/'; a key's letters may be lower case."""
+    inchis: list[str] = []
+    keys: list[str] = []
+    malformed: list[str] = []
+    not_inchi: list[str] = []
+    for value, is_key_column in ((inchi, False), (inchikey, True)):
+        value = _KEY_LABEL.sub("", value, count=1)
+        if not value:
+            continue
+        if INCHIKEY_SHAPE.match(value.upper()):
+            keys.append(value.upper())
+        elif value[:6].lower() == "inchi=":
+            inchis.append("InChI=" + value[6:])
+        elif value[:1].isdigit() and "/" in value:  # "1S/C9H10O/..." without its prefix
+            inchis.append("InChI=" + value)
+        elif is_key_column:
+            malformed.append(value)
+        else:
+            not_inchi.append(value)
+    return inchis, keys, malformed, not_inchi
 
 
 def find_inchi(text: str) -> InchiMentions:
-    """InChI strings and InChIKeys anywhere in ``text`` (labelled or bare), in order."""
+    """InChI strings and InChIKeys anywhere in ``text`` (labelled or bare), in order, and
+    those of the InChI and InChIKey columns joined to it by :func:`with_structure_fields`."""
+    if text.count(FIELD_SEPARATOR) >= 2:
+        description, inchi, inchikey = text.rsplit(FIELD_SEPARATOR, 2)
+        found = find_inchi(description)
+        given, given_keys, bad_keys, not_inchi = _column_values(inchi, inchikey)
+        return InchiMentions(
+            tuple(dict.fromkeys((*found.inchis, *given))),
+            tuple(dict.fromkeys((*found.keys, *given_keys))),
+            (*found.malformed, *bad_keys),
+            found.rest,
+            tuple(not_inchi),
+        )
     lowered = text.lower()
     if "inchi" not in lowered and not (
         len(text) >= 27 and text.count("-") >= 2 and _INCHIKEY.search(text)

@@ -18,12 +18,13 @@ from precursorwatch.identify.normalise import CONTROL_CHARS
 
 # fmt: off
 CANONICAL_COLUMNS = ("row", "line_id", "description", "cas", "hs_code", "quantity", "unit",
-                     "smiles", "origin", "destination", "consignor", "consignee", "warnings")
+                     "smiles", "inchi", "inchikey", "origin", "destination", "consignor",
+                     "consignee", "warnings")
 # fmt: on
 #: Fields a header can be mapped to (``--map field=Header``).
 FIELDS: tuple[str, ...] = CANONICAL_COLUMNS[1:-1]
 #: Fields of which at least one must be present for a line to be screenable.
-IDENTIFIER_FIELDS = ("description", "cas", "smiles")
+IDENTIFIER_FIELDS = ("description", "cas", "smiles", "inchi", "inchikey")
 #: Rows searched for the header row, at the top of a file or sheet.
 HEADER_SEARCH_ROWS = 30
 
@@ -54,6 +55,13 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
              "qty unit", "quantity unit", "weight unit", "einheit", "mengeneinheit", "unité",
              "unidad", "eenheid", "unità"),
     "smiles": ("smiles", "canonical smiles", "isomeric smiles", "structure"),
+    # an InChI or InChIKey column is read as one written in the description is; either may
+    # hold either (identify/inchi.py tells them apart by their shape)
+    "inchi": ("inchi", "std inchi", "stdinchi", "standard inchi", "inchi string", "inchi code",
+              "iupac inchi", "international chemical identifier"),
+    "inchikey": ("inchikey", "inchi key", "inchi_key", "std inchikey", "stdinchikey",
+                 "std inchi key", "standard inchikey", "standard inchi key", "inchi-key",
+                 "hashed inchi"),
     "origin": ("country of origin", "origin", "origin country", "coo", "country of export",
                "export country", "country of dispatch", "dispatch country", "from country",
                "ursprungsland", "ursprung", "pays d'origine", "país de origen"),
@@ -201,7 +209,7 @@ def recognise(
             unit_hint = hint if field == "quantity" else unit_hint
     if not any(f in indices for f in IDENTIFIER_FIELDS):
         raise ManifestError(
-            "no column for the goods description, CAS number or SMILES was recognised; the "
+            "no column for the goods description, CAS number, SMILES or InChI was recognised; the "
             f"headers found are: {shown}. Name the column with --map description=<header> "
             "(or cas=<header>)",
             path=where,

@@ -41,6 +41,10 @@ class ReportRow(Protocol):
     def result(self) -> LineResult: ...
     @property
     def svg(self) -> str: ...
+    @property
+    def decision(self) -> str: ...
+    @property
+    def decision_note(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,10 @@ class Row:
     line: DeclarationLine
     result: LineResult
     svg: str = ""
+    #: The officer's newest decision on the line ('' for none), and who made it, when and
+    #: why, in one sentence.
+    decision: str = ""
+    decision_note: str = ""
 
     @property
     def cells(self) -> dict[str, str]:
@@ -78,6 +86,8 @@ class ReportSummary:
     list_versions: Mapping[str, str]
     screening_id: str = ""
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: The day whose law was applied, YYYY-MM-DD.
+    as_of: str = ""
 
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>\s*", re.S)

@@ -36,6 +36,9 @@ from precursorwatch.serial import evidence_to_dict
 LINE_COLUMNS: tuple[str, ...] = ("description", "quantity", "unit", "consignee", "decision")
 #: Columns of the CSV report: the contract's, the line's, then the per-line warnings.
 CSV_COLUMNS: tuple[str, ...] = (*OUTPUT_COLUMNS, *LINE_COLUMNS, "warnings")
+#: Columns of the XLSX report: the CSV's, with the CAS number and HS code the line declared
+#: before the warnings (the contract's first, in their order).
+XLSX_COLUMNS: tuple[str, ...] = (*OUTPUT_COLUMNS, *LINE_COLUMNS, "cas", "hs_code", "warnings")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "json", "xlsx", "html", "table")
 
@@ -53,10 +56,13 @@ def quantity_cell(value: float | None) -> str:
 
 
 def results_frame(
-    results: Sequence[LineResult], lines: Sequence[DeclarationLine] | None = None
+    results: Sequence[LineResult],
+    lines: Sequence[DeclarationLine] | None = None,
+    decisions: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The output frame (as :meth:`Screener.screen_frame` returns) of stored results, with
-    the declared ``lines``' description, quantity, unit and consignee when given."""
+    the declared ``lines``' description, quantity, unit and consignee when given, and each
+    line's recorded decision ('' for none) when ``decisions`` are given."""
     declared: dict[str, list[str]] = {}
     if lines is not None:
         declared = {
@@ -65,6 +71,8 @@ def results_frame(
             "unit": [d.unit for d in lines],
             "consignee": [d.consignee for d in lines],
         }
+    if decisions is not None:
+        declared["decision"] = list(decisions)
     return pd.DataFrame(
         {
             **declared,
@@ -357,23 +365,35 @@ def json_lines(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def xlsx_columns(
+    frame: pd.DataFrame, declarations: Sequence[DeclarationLine] | None = None
+) -> list[Sequence[str]]:
+    """The XLSX report's cells of ``frame`` column by column (:data:`XLSX_COLUMNS`): the CSV
+    report's, with the declared CAS numbers and HS codes of ``declarations`` ('' without)."""
+    from precursorwatch.report.xlsx import declared_columns
+
+    by_name = dict(zip(CSV_COLUMNS, csv_columns(frame), strict=True))
+    if declarations is not None:
+        by_name["cas"], by_name["hs_code"] = declared_columns(declarations)
+    else:
+        by_name["cas"] = by_name["hs_code"] = [""] * len(frame)
+    return [by_name[name] for name in XLSX_COLUMNS]
+
+
 def write_xlsx(
     frame: pd.DataFrame,
     target: Path | IO[bytes],
     declarations: Sequence[DeclarationLine] | None = None,
+    about: Sequence[tuple[str, str]] = (),
 ) -> None:
-    """An XLSX report: one sheet of results, in input order, rows coloured by risk; written
-    in one pass (:mod:`precursorwatch.report.xlsx`), linear in lines."""
-    from precursorwatch.report.xlsx import XlsxReport, declared_columns
+    """An XLSX report: a sheet of results in input order (typed cells, rows coloured by
+    risk, header frozen and filtered) and a summary sheet headed by ``about``; written in one
+    pass (:mod:`precursorwatch.report.xlsx`), linear in lines."""
+    from precursorwatch.report.xlsx import XlsxReport
 
-    header = list(CSV_COLUMNS)
-    if declarations is not None:
-        header = ["description", "cas", "hs_code", *header]
-    report = XlsxReport(target, header)
+    report = XlsxReport(target, XLSX_COLUMNS, about)
     step = 50_000
     for start in range(0, len(frame), step):
-        cols = list(csv_columns(frame.iloc[start : start + step]))
-        if declarations is not None:
-            cols = [*declared_columns(declarations[start : start + step]), *cols]
-        report.write_columns(cols)
+        part = declarations[start : start + step] if declarations is not None else None
+        report.write_columns(xlsx_columns(frame.iloc[start : start + step], part))
     report.close()

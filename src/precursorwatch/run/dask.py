@@ -16,6 +16,7 @@ Under Spark the same function serves ``mapInPandas``::
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -27,19 +28,23 @@ from precursorwatch.run.screener import Screener
 _SCREENERS: dict[str, Screener] = {}
 
 
-def _worker_screener(watchlist: Watchlist, use_opsin: bool) -> Screener:
-    """The screener of this worker process for ``watchlist`` (built once per process)."""
-    key = f"{sorted(watchlist.versions().items())}:{use_opsin}"
+def _worker_screener(watchlist: Watchlist, use_opsin: bool, as_of: date | None) -> Screener:
+    """The screener of this worker process for ``watchlist`` as of that day (built once per
+    process)."""
+    key = f"{sorted(watchlist.versions().items())}:{use_opsin}:{as_of}"
     screener = _SCREENERS.get(key)
     if screener is None:
-        screener = Screener(watchlist, use_opsin=use_opsin)
+        screener = Screener(watchlist, use_opsin=use_opsin, as_of=as_of)
         _SCREENERS.clear()
         _SCREENERS[key] = screener
     return screener
 
 
-def _screen_partition(part: pd.DataFrame, watchlist: Watchlist, use_opsin: bool) -> pd.DataFrame:
-    out = _worker_screener(watchlist, use_opsin).screen_frame(part.reset_index(drop=True))
+def _screen_partition(
+    part: pd.DataFrame, watchlist: Watchlist, use_opsin: bool, as_of: date | None = None
+) -> pd.DataFrame:
+    screener = _worker_screener(watchlist, use_opsin, as_of)
+    out = screener.screen_frame(part.reset_index(drop=True))
     out.index = part.index
     return out
 
@@ -49,11 +54,14 @@ def output_meta() -> pd.DataFrame:
     return empty_result()
 
 
-def screen_dataframe(ddf: Any, watchlist: Watchlist, *, use_opsin: bool = True) -> Any:
-    """Screen a Dask DataFrame of canonical columns; returns a Dask DataFrame of results.
+def screen_dataframe(
+    ddf: Any, watchlist: Watchlist, *, use_opsin: bool = True, as_of: date | None = None
+) -> Any:
+    """Screen a Dask DataFrame of canonical columns against the lists as they apply on
+    ``as_of`` (default: today on the workers); returns a Dask DataFrame of results.
 
     Rows keep their partition and index, so ``result.compute()`` lines up with
     ``ddf.compute()``. ``row`` numbers should be set before partitioning (otherwise each
     partition numbers its rows from 1 and lines without a line_id get partition-local ids).
     """
-    return ddf.map_partitions(_screen_partition, watchlist, use_opsin, meta=output_meta())
+    return ddf.map_partitions(_screen_partition, watchlist, use_opsin, as_of, meta=output_meta())

@@ -60,6 +60,7 @@ class Explanation:
         r = self.result
         out = [f"query: {self.query} (read as {self.query_kind})"]
         out.append(f"declared structure: {self.declared_smiles or '(none found)'}")
+        out += [f"warning: {w}" for w in r.warnings]  # e.g. an InChI that cannot be read
         if not r.flagged and r.risk == "none":
             out.append(f"verdict: not on any list ({r.reason})")
             return out

@@ -21,11 +21,12 @@ from precursorwatch.serial import evidence_to_dict, to_json
 #: A judged distinct declaration: the result without its evidence, and the evidence JSON.
 Template = tuple[LineResult, str]
 
-#: What a cached template keeps of its result, in this order: a line's id and warnings are
-#: its own, and the evidence is the JSON text beside them. A flat array decodes fastest: a
-#: warm run reads one per distinct declaration.
+#: What a cached template keeps of its result, in this order: a line's id is its own, the
+#: evidence is the JSON text beside them, and the warnings are the declaration's (what was
+#: written wrong in it, such as an unreadable InChI), added to each line's own. A flat array
+#: decodes fastest: a warm run reads one per distinct declaration.
 _TEMPLATE_FIELDS = tuple(
-    f.name for f in fields(LineResult) if f.name not in ("line_id", "evidence", "warnings")
+    f.name for f in fields(LineResult) if f.name not in ("line_id", "evidence")
 )
 
 
@@ -56,6 +57,7 @@ def template_from_json(data: Mapping[str, Any]) -> Template:
         str(values["match_type"]),
         float(values["score"]),
         str(values["reason"]),
+        warnings=tuple(str(w) for w in values["warnings"]),
     )
     return result, str(data["evidence_json"])
 

@@ -37,7 +37,9 @@ class ScreeningCancelled(PrecursorWatchError):
 class ScreeningProgress:
     """Counts of a screening in progress, safe to read from another thread.
 
-    ``on_change`` (optional) is called, in the screening's thread, after every change.
+    ``on_change`` (optional) is called, in the screening's thread, after every change;
+    ``on_cancel`` (optional) when :meth:`cancel` is called, in the caller's thread (a web job
+    relays the cancel to the worker process screening it).
     """
 
     total: int | None = None
@@ -46,6 +48,7 @@ class ScreeningProgress:
     done: bool = False
     started: float = field(default_factory=time.monotonic)
     on_change: Callable[[ScreeningProgress], None] | None = None
+    on_cancel: Callable[[], None] | None = None
     _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def _changed(self) -> None:
@@ -73,6 +76,8 @@ class ScreeningProgress:
     def cancel(self) -> None:
         """Ask the screening to stop before it reads the next chunk."""
         self._cancelled.set()
+        if self.on_cancel is not None:
+            self.on_cancel()
 
     @property
     def cancelled(self) -> bool:

@@ -147,8 +147,12 @@ class StoreSink:
         input_name: str,
         input_hash: str,
         list_versions: Mapping[str, str],
+        screening_id: str = "",
+        as_of: str = "",
     ) -> None:
         self.store = store
+        self._given_id = screening_id  # a web job's id, known before the screening starts
+        self.as_of = as_of  # the day whose law is applied, YYYY-MM-DD ('' = today)
         self.actor, self.input_name, self.input_hash = actor, input_name, input_hash
         self.list_versions = dict(list_versions)
         self.screening_id = ""
@@ -175,6 +179,8 @@ class StoreSink:
                 input_name=self.input_name,
                 input_hash=self.input_hash,
                 list_versions=self.list_versions,
+                screening_id=self._given_id or None,
+                as_of=self.as_of,
             )
 
     def _quantity(self, text: str, unit: str) -> tuple[float | None, str]:

@@ -20,6 +20,7 @@ from precursorwatch.engine.index import ListIndex
 from precursorwatch.engine.thresholds import has_thresholds
 from precursorwatch.engine.triage import UNIDENTIFIED_WARNING, best_share, line_verdict
 from precursorwatch.frames import text_array
+from precursorwatch.identify.inchi import with_structure_fields
 from precursorwatch.manifest.quantities import parse_quantity
 from precursorwatch.models import INPUT_COLUMNS, OUTPUT_COLUMNS, LineResult
 from precursorwatch.report.writers import LINE_COLUMNS, quantity_cell
@@ -117,6 +118,40 @@ def results_from_frame(out: pd.DataFrame) -> list[LineResult]:
             )
         )
     return results
+
+
+#: Optional input columns identified with the description (a manifest's InChI and InChIKey
+#: columns, the API's ``inchi`` and ``inchikey``): a frame without them is read as before.
+STRUCTURE_FIELDS: tuple[str, ...] = ("inchi", "inchikey")
+
+
+def identified_texts(frame: pd.DataFrame) -> pd.Series:
+    """The text identified for each line: its description, joined with its InChI and InChIKey
+    columns (:func:`~precursorwatch.identify.inchi.with_structure_fields`) where it has any, so
+    that a distinct declaration is still one text to identify, judge and cache. The
+    description column itself when no line has either (no copy)."""
+    description = frame["description"]
+    present = [c for c in STRUCTURE_FIELDS if c in frame.columns]
+    filled = np.zeros(len(frame), dtype=bool)
+    for c in present:
+        filled |= (frame[c].notna() & (frame[c] != "")).to_numpy(dtype=bool)
+    rows = np.flatnonzero(filled)
+    if not len(rows):
+        return description
+    texts = description.to_numpy(dtype=object).copy()
+    given = {c: frame[c].to_numpy(dtype=object)[rows] for c in present}
+    empty = np.full(len(rows), "", dtype=object)
+    inchi, key = (given.get(c, empty) for c in STRUCTURE_FIELDS)
+    texts[rows] = [
+        with_structure_fields(str(texts[r]), _cell(inchi[j]), _cell(key[j]))
+        for j, r in enumerate(rows)
+    ]
+    return pd.Series(texts, index=description.index, dtype=object)
+
+
+def _cell(value: object) -> str:
+    """A cell of an optional column as text ('' for a missing value)."""
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
 def canonical_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -221,15 +256,26 @@ def _consignee(frame: pd.DataFrame) -> pd.Series | None:
 
 
 def _warned(frame: pd.DataFrame, groups: np.ndarray, templates: list[LineResult]) -> pd.Series:
-    """The lines' warnings, with the warning of goods that name no chemical where it applies."""
+    """The lines' warnings, then their declaration's (what was written wrong in it, such as an
+    unreadable InChI) and the warning of goods that name no chemical where it applies."""
     warnings = as_text(frame["warnings"])
-    bad = np.asarray([t.match_type == "unidentified" for t in templates], dtype=bool)
-    rows = np.flatnonzero(bad[groups]) if len(groups) else np.empty(0, dtype=np.int64)
+    added = np.asarray(
+        [
+            "; ".join(
+                (*t.warnings, UNIDENTIFIED_WARNING)
+                if t.match_type == "unidentified"
+                else t.warnings
+            )
+            for t in templates
+        ],
+        dtype=object,
+    )
+    rows = np.flatnonzero((added != "")[groups]) if len(groups) else np.empty(0, dtype=np.int64)
     if not len(rows):
         return warnings
     current = warnings.to_numpy(dtype=object)
-    now = current[rows]
-    current[rows] = np.where(now == "", UNIDENTIFIED_WARNING, now + "; " + UNIDENTIFIED_WARNING)
+    now, more = current[rows], added[groups[rows]]
+    current[rows] = np.where(now == "", more, now + "; " + more)
     return text_series(pa.array(current, type=pa.large_string()))
 
 

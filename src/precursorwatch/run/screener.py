@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from precursorwatch.chem import molecule
+from precursorwatch.engine.budget import STRUCTURE_SECONDS_PER_LINE, StructureBudget, was_stopped
 from precursorwatch.engine.dates import law_of_the_day
 from precursorwatch.engine.index import ListIndex, build_index
 from precursorwatch.engine.judge import (
@@ -55,7 +56,7 @@ from precursorwatch.run.judged import (
     template_of,
 )
 from precursorwatch.run.pending import Judging, PendingFrame
-from precursorwatch.run.results import canonical_frame, results_from_frame
+from precursorwatch.run.results import canonical_frame, identified_texts, results_from_frame
 from precursorwatch.run.workers import can_fork, judge_forked
 from precursorwatch.serial import evidence_from_dicts, from_json
 
@@ -88,6 +89,8 @@ class Screener:
     opsin_timeout_s: float = 60.0
     cache: ResolutionCache | None = None
     workers: int = 1
+    #: Seconds of structure comparison per distinct declaration (engine/budget.py).
+    structure_seconds: float = STRUCTURE_SECONDS_PER_LINE
     #: Called just before workers are forked (a sink's thread is waited for then, so none
     #: runs while a process is forked).
     before_fork: Callable[[], None] | None = field(default=None, repr=False, compare=False)
@@ -311,11 +314,14 @@ class Screener:
         """:func:`~precursorwatch.engine.judge.judge`, with this screener's structure memo and
         the time of its matching and scoring counted."""
         t0 = time.perf_counter()
+        # on this thread's CPU clock: a busy machine slows the comparisons without spending
+        # the line's budget, so the results do not depend on what else the machine runs
+        budget = StructureBudget(self.structure_seconds, time.thread_time)
         evidence = collect_evidence(
-            declared, self.index, structure_evidence=self._structure_evidence
+            declared, self.index, structure_evidence=self._structure_evidence, budget=budget
         )
         t0 = self._tick("match", t0)
-        result = verdict(declared, evidence, self.index)
+        result = verdict(declared, evidence, self.index, budget=budget)
         self._tick("score", t0)
         return result
 
@@ -415,7 +421,8 @@ class Screener:
             key = todo[pos]
             t = "\x1f".join(key)
             self._templates[t] = template
-            if not self._has_notes(key[0]):
+            # OPSIN was down, or the structure comparison ran out of time: judged again later
+            if not self._has_notes(key[0]) and not was_stopped(template[0].reason):
                 fresh[t] = data
         if self.cache is not None:
             described = {t: d for t, d in judged.descriptions.items() if not d["notes"]}
@@ -446,8 +453,9 @@ class Screener:
         frame = canonical_frame(df)
         if frame.empty:
             return PendingFrame(self, frame, np.zeros(0, dtype=np.intp), None)
-        groups, first = distinct_rows([frame[c] for c in _KEY_COLUMNS])
-        desc, cas, hs, smiles = (frame[c].iloc[first].to_numpy(dtype=object) for c in _KEY_COLUMNS)
+        columns = [identified_texts(frame), *(frame[c] for c in _KEY_COLUMNS[1:])]
+        groups, first = distinct_rows(columns)
+        desc, cas, hs, smiles = (c.iloc[first].to_numpy(dtype=object) for c in columns)
         keys = list(zip(desc, cas, hs, smiles, strict=True))
         return PendingFrame(self, frame, groups, self._start_judging(keys))
 

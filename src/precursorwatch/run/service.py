@@ -177,6 +177,12 @@ def make_screener(
     )
 
 
+def law_day(screener: FrameScreener) -> str:
+    """The day whose law ``screener`` applies, YYYY-MM-DD ('' when it does not say: today)."""
+    day = getattr(screener, "as_of", None)
+    return day.isoformat() if isinstance(day, date) else ""
+
+
 def declarations_from_frame(frame: pd.DataFrame) -> list[DeclarationLine]:
     """DeclarationLines of a canonical manifest frame (quantities parsed, text kept)."""
     from precursorwatch.manifest.quantities import parse_quantity
@@ -257,6 +263,7 @@ def screen_file(
     sinks: Sequence[Sink] = (),
     chunk_rows: int = CHUNK_ROWS,
     progress: ScreeningProgress | None = None,
+    screening_id: str = "",
 ) -> ScreenedFile:
     """Read, screen and (with ``record``) store a manifest file, chunk by chunk.
 
@@ -267,7 +274,8 @@ def screen_file(
     is stored then (a file unreadable half way leaves an incomplete screening no reader lists).
     Without ``screener``, one over the store's lists judges in :func:`default_workers`
     processes. ``progress`` counts the lines read and judged as they go, and can cancel
-    (:class:`~precursorwatch.run.progress.ScreeningProgress`).
+    (:class:`~precursorwatch.run.progress.ScreeningProgress`). ``screening_id`` is the id the
+    recorded screening takes (default: a new one), for a caller that answered with it already.
     """
     screener = screener or make_screener(store, workers=default_workers())
     if isinstance(screener, Screener):
@@ -281,6 +289,8 @@ def screen_file(
             input_name=input_name or path.name,
             input_hash=file_sha256(path),
             list_versions=screener.watchlist.versions(),
+            screening_id=screening_id,
+            as_of=law_day(screener),
         )
     everyone: list[Sink] = [*sinks, *(s for s in (keep, recorder) if s is not None)]
     try:

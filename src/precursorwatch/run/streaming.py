@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -230,7 +231,14 @@ class DaskScreener:
     PrecursorWatchError` when the scheduler cannot be reached.
     """
 
-    def __init__(self, address: str, watchlist: Watchlist, *, use_opsin: bool = True) -> None:
+    def __init__(
+        self,
+        address: str,
+        watchlist: Watchlist,
+        *,
+        use_opsin: bool = True,
+        as_of: date | None = None,
+    ) -> None:
         from precursorwatch.errors import PrecursorWatchError
 
         try:
@@ -243,6 +251,8 @@ class DaskScreener:
             ) from exc
         self.watchlist = watchlist
         self.use_opsin = use_opsin
+        #: The day whose law the cluster applies (recorded with the screening).
+        self.as_of = as_of or date.today()
         self.timings: dict[str, float] = {}
         self.partitions = max(1, sum(self.client.nthreads().values()))
 
@@ -257,7 +267,7 @@ class DaskScreener:
         dd: Any = importlib.import_module("dask.dataframe")
         ddf = dd.from_pandas(df.reset_index(drop=True), npartitions=self.partitions, sort=False)
         future = self.client.compute(
-            screen_dataframe(ddf, self.watchlist, use_opsin=self.use_opsin)
+            screen_dataframe(ddf, self.watchlist, use_opsin=self.use_opsin, as_of=self.as_of)
         )
         return _ClusterFrame(future, self.timings)
 

@@ -35,6 +35,10 @@ def acting_as(key_id: str, name: str) -> Iterator[None]:
         _acting_key.reset(token)
 
 
+#: The id of the HTTP request the current work answers ('' outside one): kept in the details.
+request_id: ContextVar[str] = ContextVar("request_id", default="")
+
+
 def acting_key() -> tuple[str, str] | None:
     """The (id, name) of the key the current work is done with, or None."""
     return _acting_key.get()
@@ -52,11 +56,14 @@ def record_audit(
 
     ``detail`` must be JSON-serialisable (dataclasses, tuples and mappings are converted).
     ``actor_key_id`` defaults to the key of :func:`acting_as` ('' outside one); the key's id
-    and name are also added to ``detail`` as ``by_key``, so the details alone keep them.
+    and name are also added to ``detail`` as ``by_key``, so the details alone keep them, and
+    the HTTP request's id (:data:`request_id`) as ``request_id`` when there is one.
     """
     key = _acting_key.get()
     key_id = actor_key_id if actor_key_id is not None else (key[0] if key else "")
     body = dict(detail)
+    if request_id.get():
+        body.setdefault("request_id", request_id.get())
     if key_id:
         body["by_key"] = {"id": key_id, "name": key[1] if key and key[0] == key_id else actor}
     session.execute(

@@ -154,3 +154,12 @@ def revoke_api_key(*, session: Session, key_id_or_prefix: str, actor: str = "sys
         created_at=info.created_at,
         revoked_at=now,
     )
+
+
+def live_key(*, session: Session, key_id: str) -> ApiKeyInfo | None:
+    """The key with id ``key_id`` while it is not revoked; None otherwise (a page session
+    signed in with a key revoked since ends)."""
+    row = session.execute(select(api_key).where(api_key.c.id == key_id)).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return _info(row)

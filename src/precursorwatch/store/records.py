@@ -54,6 +54,8 @@ class ScreeningSummary:
     by_risk: Mapping[str, int]
     #: When ``prune`` removed its lines (None: they are kept).
     pruned_at: datetime | None = None
+    #: The day whose law the screening applied, YYYY-MM-DD.
+    as_of: str = ""
 
 
 @dataclass(frozen=True, slots=True)

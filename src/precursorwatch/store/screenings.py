@@ -39,16 +39,18 @@ def save_screening(
     input_hash: str,
     list_versions: Mapping[str, str],
     lines: Sequence[tuple[DeclarationLine, LineResult]],
+    as_of: str = "",
 ) -> str:
     """Store a screening and its lines in input order; returns its new id (uuid4 hex).
 
-    An audit event "screening.saved" is recorded in the same transaction.
+    ``as_of``: the day whose law was applied (YYYY-MM-DD; '' = today, UTC). An audit event
+    "screening.saved" is recorded in the same transaction.
     """
     by_risk = Counter(result.risk for _, result in lines)
     flagged = sum(1 for _, result in lines if result.flagged)
     screening_id = begin_screening(
         session=session, actor=actor, input_name=input_name, input_hash=input_hash,
-        list_versions=list_versions,
+        list_versions=list_versions, as_of=as_of,
     )  # fmt: skip
     book = ResultBook()
     for block_no, start in enumerate(range(0, len(lines), BLOCK_LINES)):
@@ -78,6 +80,7 @@ def _summary(row: Any) -> ScreeningSummary:
         flagged=row.flagged_count,
         by_risk=row.by_risk,
         pruned_at=row.pruned_at,
+        as_of=row.as_of,
     )
 
 

@@ -36,13 +36,19 @@ def begin_screening(
     input_name: str,
     input_hash: str,
     list_versions: Mapping[str, str],
+    screening_id: str | None = None,
+    as_of: str = "",
 ) -> str:
-    """Insert an incomplete screening (no reader lists it yet); returns its new id."""
-    screening_id = uuid.uuid4().hex
+    """Insert an incomplete screening (no reader lists it yet); returns its id: the one given
+    (a web job answers with it before the screening starts) or a new one. ``as_of`` is the
+    day whose law is applied (YYYY-MM-DD; '' = the day it is made, UTC)."""
+    screening_id = screening_id or uuid.uuid4().hex
+    now = utcnow()
     session.execute(
         insert(screening).values(
             id=screening_id,
-            created_at=utcnow(),
+            created_at=now,
+            as_of=as_of or now.date().isoformat(),
             actor=actor,
             input_name=input_name,
             input_hash=input_hash,
@@ -160,6 +166,22 @@ def purge_incomplete_screenings(*, session: Session, older_than: timedelta) -> i
         detail={"screenings": stale, "reason": "left incomplete by a stopped run"},
     )
     return len(stale)
+
+
+def discard_incomplete_screening(*, session: Session, screening_id: str) -> bool:
+    """Delete one screening that never completed (a cancelled or failed job) and the lines it
+    had written, so nothing half-done remains. A complete screening is left alone; returns
+    True when one was removed."""
+    found = session.execute(
+        select(screening.c.id).where(
+            screening.c.id == screening_id, screening.c.complete.is_(False)
+        )
+    ).first()
+    if found is None:
+        return False
+    _delete_lines(session, [screening_id])
+    session.execute(delete(screening).where(screening.c.id == screening_id))
+    return True
 
 
 @dataclass(frozen=True, slots=True)

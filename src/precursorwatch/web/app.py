@@ -21,7 +21,12 @@ from precursorwatch.settings import Settings, get_settings
 from precursorwatch.store import Store
 from precursorwatch.web import (
     pages,
+    pages_find,
+    pages_jobs,
     routes_consignees,
+    routes_decisions,
+    routes_delete,
+    routes_find,
     routes_law,
     routes_lists,
     routes_rescreen,
@@ -29,7 +34,8 @@ from precursorwatch.web import (
     routes_substances,
 )
 from precursorwatch.web.errors import ApiError, install_error_handlers
-from precursorwatch.web.http_guard import SECURITY_HEADERS, EarlyGate, SecurityHeaders
+from precursorwatch.web.http_guard import SECURITY_HEADERS, EarlyGate, RequestId, SecurityHeaders
+from precursorwatch.web.idempotency import Idempotency
 from precursorwatch.web.limits import BodyLimit
 from precursorwatch.web.report_html import TEMPLATES_DIR
 from precursorwatch.web.state import AppState
@@ -41,6 +47,14 @@ Screen shipment declarations against drug-precursor watch lists by CAS, name and
 Every call under `/v1` needs `Authorization: Bearer <key>` (make a key with
 `precursorwatch keys create --role officer|operator|admin --name NAME`). Every error has the
 body `{"error": {"status": int, "code": str, "message": str}}`.
+
+`POST /v1/screen`, `POST /v1/screenings` and a line's decision honour an `Idempotency-Key`
+header (1-255 visible ASCII characters): the same request again with the same key within a
+day gets the first answer (header `Idempotent-Replayed: true`) and nothing is screened twice;
+the same key with another request is a 422, and while the first is still answered a 409.
+Every answer carries `X-Request-ID` (yours when you send a sane one). Too many unknown keys
+from one address, or more requests per minute than a key is allowed, are answered 429 with
+`Retry-After`.
 """
 
 __all__ = ["API_VERSION", "SECURITY_HEADERS", "create_app"]
@@ -83,12 +97,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.pw = AppState(settings or get_settings(), store)
     install_error_handlers(app)
-    # added last = outermost: headers on every answer, then the declared length, then
-    # framing and keys checked; all before the app reads a byte of the body (which is then
-    # counted as it comes)
+    # added last = outermost: the request id and headers on every answer, then the declared
+    # length, then framing, keys and rate limits checked; all before the app reads a byte of
+    # the body (which is then counted as it comes); innermost, retried POSTs replayed
+    app.add_middleware(Idempotency)
     app.add_middleware(EarlyGate)
     app.add_middleware(BodyLimit, limit=app.state.pw.settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestId)
 
     @app.get("/healthz", tags=["health"], responses={200: {"description": "Alive."}})
     async def healthz() -> dict[str, str]:
@@ -114,11 +130,16 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         return {"status": "ready"}
 
     app.include_router(routes_screen.router)
+    app.include_router(routes_find.router)
     app.include_router(routes_rescreen.router)
+    app.include_router(routes_delete.router)
+    app.include_router(routes_decisions.router)
     app.include_router(routes_law.router)  # before routes_lists: /lists/changes is no list code
     app.include_router(routes_lists.router)
     app.include_router(routes_substances.router)
     app.include_router(routes_consignees.router)
     app.include_router(pages.router)
+    app.include_router(pages_jobs.router)
+    app.include_router(pages_find.router)
     app.mount("/static", StaticFiles(directory=str(TEMPLATES_DIR.parent / "static")), "static")
     return app

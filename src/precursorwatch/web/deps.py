@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
+from starlette.types import Scope
 
 from precursorwatch.run.screener import Screener
 from precursorwatch.store import ApiKeyInfo, Store, authenticate
@@ -62,6 +63,21 @@ def key_of_secret(state: AppState, secret: str) -> ApiKeyInfo | None:
     """The live key of a secret, or None (unknown, malformed or revoked)."""
     with state.store.session(write=False) as session:
         return authenticate(session=session, secret=secret)
+
+
+def key_of_id(state: AppState, key_id: str) -> ApiKeyInfo | None:
+    """The key with this id while it is not revoked, or None (a page session's key)."""
+    from precursorwatch.store.keys import live_key
+
+    with state.store.session(write=False) as session:
+        return live_key(session=session, key_id=key_id)
+
+
+def client_address(scope: Scope) -> str:
+    """The client's address as the server sees it (behind a trusted proxy, the forwarded one:
+    see ``serve --proxy``); '' when unknown."""
+    client = scope.get("client")
+    return str(client[0]) if client else ""
 
 
 def role_message(roles: tuple[str, ...], role: str) -> str:

@@ -40,6 +40,7 @@ STATUS_CODES: dict[int, str] = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
+    429: "rate_limited",
     500: "internal_error",
     503: "unavailable",
 }

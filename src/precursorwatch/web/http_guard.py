@@ -8,26 +8,41 @@
   differently by a proxy in front); an API request is authenticated from its headers, and a
   page form post checked for a live session, *before* a byte of its body is read: a 45 MB
   upload without a key is answered 401 at once and its connection closed. The key found is
-  handed to the routes (``scope["state"]["pw_key"]``), so it is looked up once.
+  handed to the routes (``scope["state"]["pw_key"]``), so it is looked up once. An address
+  that sent too many bad keys, or a key over its requests per minute, is answered 429 with
+  ``Retry-After`` (:mod:`precursorwatch.web.ratelimit`).
+* :class:`RequestId` (outermost): every answer, errors included, carries ``X-Request-ID``:
+  the client's own when it is sane (1-128 of letters, digits and ``._:-``), else a new one;
+  the server logs it with each request, and the audit events recorded while answering keep it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import time
+import uuid
 
 import anyio.to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from precursorwatch.store.audit import request_id
 from precursorwatch.web.errors import error_response
 
 log = logging.getLogger(__name__)
+#: One line per request with its id; a child of uvicorn's logger, so it is in the server's log.
+request_log = logging.getLogger("uvicorn.error.precursorwatch")
+REQUEST_ID_HEADER = "X-Request-ID"
+#: A client's request id is echoed only when it looks like one.
+_SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 #: Headers on every answer. Inline styles are allowed (RDKit's SVG uses style attributes);
-#: no scripts at all (the pages use none).
+#: scripts only from this server's own files (the one is /static/progress.js, a big
+#: upload's progress bar): no inline script, no eval, nothing from elsewhere.
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
         "frame-ancestors 'none'"
     ),
@@ -50,6 +65,45 @@ _ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/v1/rescreen"): ("officer", "admin"),
 }
 _CLOSE = {"Connection": "close"}
+
+
+class RequestId:
+    """``X-Request-ID`` on every answer (echoed or new), logged, and kept in audit events."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on with its id in the scope's state and the audit context."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"x-request-id")
+        rid = given if given is not None and _SANE_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        status = 0
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
+            await send(message)
+
+        token = request_id.set(rid)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
+            request_log.info(
+                "request %s %s %s -> %s in %.0f ms",
+                rid,
+                scope.get("method", ""),
+                scope.get("path", ""),
+                status or "-",
+                (time.perf_counter() - started) * 1000,
+            )
 
 
 class SecurityHeaders:
@@ -147,18 +201,30 @@ class EarlyGate:
             NO_KEY,
             UNKNOWN_KEY,
             bearer_secret,
+            client_address,
             key_of_secret,
             role_message,
         )
+        from precursorwatch.web.ratelimit import TOO_MANY_FAILURES, TOO_MANY_REQUESTS
 
         state = scope["app"].state.pw
         close = _CLOSE if has_body else {}
         secret = bearer_secret(_header(scope, b"authorization"))
         if secret is None:
             return error_response(401, NO_KEY, headers={**CHALLENGE, **close})
+        address = client_address(scope)
+        wait = state.limits.auth_blocked(address)
+        if wait:
+            message = TOO_MANY_FAILURES.format(seconds=wait)
+            return error_response(429, message, headers={"Retry-After": str(wait), **close})
         info = await anyio.to_thread.run_sync(key_of_secret, state, secret)
         if info is None:
+            state.limits.auth_failed(address)
             return error_response(401, UNKNOWN_KEY, headers={**CHALLENGE, **close})
+        wait = state.limits.take(info.key_id)
+        if wait:
+            message = TOO_MANY_REQUESTS.format(limit=state.limits.per_minute, seconds=wait)
+            return error_response(429, message, headers={"Retry-After": str(wait), **close})
         roles = _ROLES.get((method, path))
         if roles is not None and info.role not in roles:
             return error_response(403, role_message(roles, info.role), headers=close)
@@ -175,4 +241,6 @@ class EarlyGate:
             if name == SESSION_COOKIE:
                 token = value
         state = scope["app"].state.pw
-        return bool(token) and state.page_session(token) is not None
+        if not token:
+            return False
+        return await anyio.to_thread.run_sync(state.page_session, token) is not None

@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from precursorwatch.models import LineResult
+    from precursorwatch.run.progress import ScreeningProgress
     from precursorwatch.run.screener import Screener
     from precursorwatch.web.state import AppState
 
@@ -123,32 +125,55 @@ class _Worker:
         self._ctx = multiprocessing.get_context("spawn")
         self.process: Any = None
         self.conn: Any = None
+        self.cancel: Any = None  # set: the job under way stops (it reports progress)
         self._lock = threading.Lock()
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
+        self.cancel = self._ctx.Event()
         process = self._ctx.Process(
-            target=worker_main, args=(child, self.settings_json), daemon=True, name="pw-screen"
+            target=worker_main,
+            args=(child, self.settings_json, self.cancel),
+            daemon=True,
+            name="pw-screen",
         )
         process.start()
         child.close()
         self.process, self.conn = process, parent
 
-    def call(self, job: tuple[str, dict[str, Any]]) -> Any:
+    def call(
+        self, job: tuple[str, dict[str, Any]], progress: ScreeningProgress | None = None
+    ) -> Any:
         """Run ``job`` in the process (started first when needed); its result, or the
-        library error it raised; StoreError when the process died on the way."""
+        library error it raised; StoreError when the process died on the way. With
+        ``progress``, the job's counts are copied into it as they come, and its
+        :meth:`~ScreeningProgress.cancel` stops the job."""
         with self._lock:
             if self.process is None or not self.process.is_alive():
                 self._start()
+            kind, args = job
             try:
-                self.conn.send(job)
+                self.cancel.clear()
+                if progress is not None:
+                    args = {**args, "progress": True}
+                    progress.on_cancel = self.cancel.set
+                    if progress.cancelled:
+                        self.cancel.set()
+                self.conn.send((kind, args))
                 status, value = self.conn.recv()
+                while status == "progress":
+                    if progress is not None:
+                        _copy_counts(value, progress)
+                    status, value = self.conn.recv()
             except (EOFError, OSError, BrokenPipeError):
                 self.stop()
                 raise StoreError(
                     "the screening worker stopped (out of memory or killed): retry; if it "
                     "happens again, split the file"
                 ) from None
+            finally:
+                if progress is not None:  # a later cancel must not reach the next job
+                    progress.on_cancel = None
         if status == "error":
             assert isinstance(value, WorkerFailure)
             raise value.rebuilt()
@@ -167,6 +192,13 @@ class _Worker:
                 process.join(1)
 
 
+def _copy_counts(counts: dict[str, Any], progress: ScreeningProgress) -> None:
+    """A worker's progress answer into this process's ``progress``."""
+    progress.read = int(counts["lines_read"])
+    progress.judged = int(counts["lines_judged"])
+    progress.total = counts["total"]
+
+
 class _ScreenerPool:
     """One screener per interactive slot, each rebuilt when a list version changed (the
     first is the app's own)."""
@@ -175,7 +207,7 @@ class _ScreenerPool:
         self.state = state
         self._free_cv = threading.Condition()
         self._free: deque[int] = deque(range(size))
-        self._own: dict[int, tuple[tuple[tuple[str, int, str], ...], Screener]] = {}
+        self._own: dict[int, tuple[tuple[object, ...], Screener]] = {}
 
     @contextmanager
     def take(self, wanted: int | None = None) -> Iterator[Screener]:
@@ -201,11 +233,11 @@ class _ScreenerPool:
             return self.state.screener()
         from precursorwatch.run.service import make_screener
 
-        key = self.state.list_versions_key()
+        key = (self.state.list_versions_key(), date.today())  # today's law of today's lists
         held = self._own.get(slot)
         if held is None or held[0] != key:
             screener = make_screener(
-                self.state.store, opsin_timeout_s=self.state.settings.opsin_timeout_s
+                self.state.store, opsin_timeout_s=self.state.settings.opsin_timeout_s, as_of=key[1]
             )
             self._own[slot] = held = (key, screener)
         return held[1]
@@ -229,8 +261,11 @@ class Lanes:
 
     # --- interactive -------------------------------------------------------------------------
 
-    async def screen_frame(self, key_id: str, frame: pd.DataFrame) -> list[LineResult]:
-        """Screen ``frame`` in the interactive lane, in slices, fairly among keys."""
+    async def screen_frame(
+        self, key_id: str, frame: pd.DataFrame, as_of: date | None = None
+    ) -> list[LineResult]:
+        """Screen ``frame`` in the interactive lane, in slices, fairly among keys, against the
+        lists as they apply on ``as_of`` (default today)."""
         import pandas as pd
 
         from precursorwatch.run.results import results_from_frame
@@ -244,35 +279,47 @@ class Lanes:
             part = frame.iloc[at : at + size]
             async with self.interactive.slot(key_id):
                 started = time.monotonic()
-                outs.append(await anyio.to_thread.run_sync(self._screen_part, part))
+                outs.append(await anyio.to_thread.run_sync(self._screen_part, part, as_of))
                 took = time.monotonic() - started
             at += size
             size = min(MAX_SLICE, size * 2) if took < SLICE_TARGET_S else max(1, size // 2)
         return results_from_frame(pd.concat(outs, ignore_index=True))
 
-    def _screen_part(self, part: pd.DataFrame) -> pd.DataFrame:
+    def _screen_part(self, part: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
+        if as_of is not None and as_of != date.today():  # another day's law: its screener
+            with self.state.dated_screener(as_of) as dated:
+                return dated.screen_frame(part)
         with self._screeners.take() as screener:
             return screener.screen_frame(part)
 
     # --- bulk ----------------------------------------------------------------------------------
 
-    async def run(self, who: str, kind: str, **args: Any) -> Any:
+    async def run(
+        self, who: str, kind: str, progress: ScreeningProgress | None = None, **args: Any
+    ) -> Any:
         """Run a bulk job (:mod:`~precursorwatch.web.worker`'s ``kind``) for key id ``who``,
-        fairly among keys."""
+        fairly among keys. An upload counts into ``progress`` as it goes and stops, raising
+        ScreeningCancelled, once ``progress`` is cancelled (also while it waits its turn)."""
         async with self.bulk.slot(who):
+            if progress is not None:
+                progress.check()
             if not self._workers:
-                return await anyio.to_thread.run_sync(self._run_here, kind, args)
+                return await anyio.to_thread.run_sync(self._run_here, kind, args, progress)
             worker = self._idle.popleft()
             try:
                 loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._pool, worker.call, (kind, args))
+                return await loop.run_in_executor(self._pool, worker.call, (kind, args), progress)
             finally:
                 self._idle.append(worker)
 
-    def _run_here(self, kind: str, args: dict[str, Any]) -> Any:
+    def _run_here(self, kind: str, args: dict[str, Any], progress: ScreeningProgress | None) -> Any:
+        day = date.fromisoformat(args["as_of"]) if args.get("as_of") else date.today()
         with self._local_lock:  # a screener of its own, apart from the interactive ones
+            if day != date.today():  # an upload as of another day: that day's screener
+                with self.state.dated_screener(day) as dated:
+                    return run_job(self.state.store, dated, kind, args, progress)
             screener = self._screeners.current(INTERACTIVE_SLOTS)
-            return run_job(self.state.store, screener, kind, args)
+            return run_job(self.state.store, screener, kind, args, progress)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a thread (for the routes' store work)."""

@@ -16,17 +16,21 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from precursorwatch.errors import PrecursorWatchError, QueryError
+from precursorwatch.run.asof import law_day_text, read_as_of
 from precursorwatch.store import ApiKeyInfo
-from precursorwatch.web import work
+from precursorwatch.store.page_sessions import PageSession
+from precursorwatch.web import jobs, work
 from precursorwatch.web.consignees import screening_alerts_for
 from precursorwatch.web.depict import inline_svg, substance_svg
-from precursorwatch.web.deps import StateDep, key_of_secret
+from precursorwatch.web.deps import StateDep, client_address, key_of_id, key_of_secret
 from precursorwatch.web.errors import status_of
-from precursorwatch.web.report_html import PAGE_ROWS, get_templates, omitted_note, table
+from precursorwatch.web.ratelimit import TOO_MANY_FAILURES
+from precursorwatch.web.report_html import get_templates
+from precursorwatch.web.results_page import deferred_alerts, results_view
 from precursorwatch.web.routes_lists import audit_confidential_read, list_detail, visible_lists
 from precursorwatch.web.routes_screen import csv_response, html_response, xlsx_response
 from precursorwatch.web.routes_substances import audit_if_confidential, visible_substance
-from precursorwatch.web.state import AppState, PageSession
+from precursorwatch.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,7 +50,7 @@ def _visitor(request: Request, state: AppState) -> Visitor | None:
     page = state.page_session(token) if token else None
     if page is None:
         return None
-    key = key_of_secret(state, page.secret)
+    key = key_of_id(state, page.key_id)
     if key is None:  # revoked since sign-in
         state.close_session(token)
         return None
@@ -111,8 +115,15 @@ def signin(
     expected = request.cookies.get(SIGNIN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), csrf.encode()):
         return _error(request, None, 403, "the sign-in form expired: reload it and try again")
+    address = client_address(request.scope)
+    wait = state.limits.auth_blocked(address)
+    if wait:  # this address sent too many unknown keys: no more guesses for a while
+        refused = _error(request, None, 429, TOO_MANY_FAILURES.format(seconds=wait))
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     info = key_of_secret(state, key.strip())
     if info is None:
+        state.limits.auth_failed(address)
         token = secrets.token_urlsafe(32)
         response = _page(
             request,
@@ -122,7 +133,7 @@ def signin(
         )
         _cookie(response, request, SIGNIN_COOKIE, token, "/signin")
         return response
-    session_token, _ = state.open_session(key.strip())
+    session_token, _ = state.open_session(info.key_id)
     done = RedirectResponse("/upload", status_code=303)
     _cookie(done, request, SESSION_COOKIE, session_token)
     done.delete_cookie(SIGNIN_COOKIE, path="/signin")
@@ -147,7 +158,7 @@ def upload_form(request: Request, state: StateDep) -> Response:
     visitor = _visitor(request, state)
     if visitor is None:
         return _to_signin()
-    return _page(request, "upload.html", {"visitor": visitor, "message": ""})
+    return _page(request, "upload.html", {"visitor": visitor, "message": "", "as_of": ""})
 
 
 @router.post("/upload")
@@ -156,42 +167,60 @@ async def upload(
     state: StateDep,
     file: Annotated[UploadFile, File()],
     csrf: Annotated[str, Form()] = "",
+    as_of: Annotated[str, Form()] = "",
 ) -> Response:
-    """Screen the uploaded manifest, then show its results."""
+    """Screen the uploaded manifest (as the law stood on the day asked for, default today),
+    then show its results."""
     visitor = await anyio.to_thread.run_sync(_visitor, request, state)
     if visitor is None:
         return _to_signin()
     if not _csrf_ok(visitor, csrf):
         return _error(request, visitor, 403, "the form expired: reload the page and try again")
-    try:
-        summary = await work.screen_upload(state, visitor.key, file.file, file.filename or "")
+    try:  # a big file becomes a job: its page shows the progress
+        day = read_as_of(as_of, "the day of the law")
+        done = await jobs.upload(state, visitor.key, file.file, file.filename or "", day)
     except PrecursorWatchError as exc:
         status, _ = status_of(exc)
-        return _page(request, "upload.html", {"visitor": visitor, "message": str(exc)}, status)
-    return RedirectResponse(f"/screenings/{summary.screening_id}", status_code=303)
+        shown = {"visitor": visitor, "message": str(exc), "as_of": as_of[:40]}
+        return _page(request, "upload.html", shown, status)
+    return RedirectResponse(f"/screenings/{done.screening_id}", status_code=303)
 
 
 @router.get("/screenings/{screening_id}")
 def screening_page(request: Request, state: StateDep, screening_id: str) -> Response:
-    """The results table: flagged lines first, risk colours, reasons, depictions."""
+    """The results table: flagged lines first, risk colours, reasons, depictions; while a
+    big upload is screened, its progress bar (and Cancel)."""
     visitor = _visitor(request, state)
     if visitor is None:
         return _to_signin()
     try:
+        job = state.jobs.visible(visitor.key, screening_id)
+        if job is not None and job.status != jobs.COMPLETE:
+            return _page(request, "screening_job.html", {"visitor": visitor, "job": job})
         summary = work.screening_for(state, visitor.key, screening_id)
     except QueryError as exc:
         return _error(request, visitor, 404, str(exc))
     work.audit_confidential_screening(state, visitor.key, summary)
-    shown = table(state, visitor.key, summary, PAGE_ROWS)
+    # one page of lines, filtered and sorted server-side (web/results_page.py)
+    view = results_view(state, visitor.key, summary, request.query_params)
     return _page(
         request,
         "screening.html",
         {
             "visitor": visitor,
             "summary": summary,
-            "rows": shown.rows,
-            "omitted": omitted_note(shown),
-            "alerts": screening_alerts_for(state, visitor.key, summary),
+            "rows": view.rows,
+            "view": view,
+            "omitted": "",
+            # a big screening's cross-line alerts take seconds: on a page of their own
+            "alerts": (
+                []
+                if deferred_alerts(summary)
+                else screening_alerts_for(state, visitor.key, summary)
+            ),
+            "alerts_deferred": deferred_alerts(summary),
+            "law_day": law_day_text(summary.as_of),
+            "law_notices": work.law_notices(state, summary.as_of),
         },
     )
 

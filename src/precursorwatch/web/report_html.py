@@ -24,7 +24,7 @@ from precursorwatch.models import STRUCTURE_MATCH_TYPES as STRUCTURE_TYPES
 from precursorwatch.models import DeclarationLine, LineResult
 from precursorwatch.report.html import Row, render_report_html
 from precursorwatch.store import ApiKeyInfo, ScreeningSummary
-from precursorwatch.web import work
+from precursorwatch.web import review, work
 from precursorwatch.web.depict import Budget, hit_svg
 from precursorwatch.web.state import AppState
 
@@ -70,13 +70,14 @@ def table(state: AppState, key: ApiKeyInfo, summary: ScreeningSummary, limit: in
     shown = [pair for t in sorted(tiers) for pair in tiers[t]][:limit]
     budget = Budget()
     substances = state.screener().watchlist.substances
+    decisions = review.decided(state, summary.screening_id)
     rows = []
     drawn = 0
     for d, r in shown:
         svg = ""
         if drawn < MAX_DEPICTIONS and r.match_type in STRUCTURE_TYPES and r.matched_key:
             svg, drawn = hit_svg(d, r, substances, budget), drawn + 1
-        rows.append(Row(d, r, svg))
+        rows.append(Row(d, r, svg, *review.row_decision(decisions.get(r.line_id))))
     return Table(rows, total)
 
 

@@ -10,20 +10,24 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, File, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
+from precursorwatch.run.asof import read_as_of
 from precursorwatch.store import ApiKeyInfo, ScreeningSummary
-from precursorwatch.web import work
+from precursorwatch.web import jobs, line_pages, work
 from precursorwatch.web.deps import KeyDep, ScreeningKey, StateDep
 from precursorwatch.web.errors import error_response
+from precursorwatch.web.line_pages import LineQueryDep
 from precursorwatch.web.report_html import render_report
 from precursorwatch.web.schemas import (
+    JobStatus,
     ScreeningDetail,
     ScreenRequest,
     ScreenResponse,
@@ -53,35 +57,94 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 async def screen_batch(body: ScreenRequest, state: StateDep, key: ScreeningKey) -> ScreenResponse:
     """Screen a batch of declaration lines (at most 10,000) and store the screening.
 
-    Every line needs one of description, cas, smiles or hs_code. The answer has one verdict
-    per line, in input order, with the evidence behind it.
+    Every line needs one of description, cas, smiles or hs_code. `as_of` (YYYY-MM-DD,
+    default today) applies the lists as they stood that day; a substance listed only later
+    is said so in its reason. The answer has one verdict per line, in input order, with the
+    evidence behind it, the day applied and `notices` (e.g. lists whose data starts later).
     """
+    day = read_as_of(body.as_of) or date.today()
     records = [line.model_dump() for line in body.lines]
     work.check_lines(records, state.settings.max_lines_per_request)
-    screening_id, results = await work.screen_records(state, key, records)
+    screening_id, results = await work.screen_records(state, key, records, day)
     visible = await anyio.to_thread.run_sync(work.visible_for, state, key, results)
+    notices = await anyio.to_thread.run_sync(work.law_notices, state, day)
     return ScreenResponse.model_validate(
-        {"screening_id": screening_id, "lines": work.lines_json(visible)}
+        {
+            "screening_id": screening_id,
+            "as_of": day.isoformat(),
+            "notices": notices,
+            "lines": work.lines_json(visible),
+        }
     )
 
 
-@router.post("/screenings", status_code=201, response_model=UploadResponse, responses=_ERRORS)
+@router.post(
+    "/screenings",
+    status_code=201,
+    response_model=UploadResponse,
+    responses={
+        **_ERRORS,
+        202: {
+            "model": JobStatus,
+            "description": "A file over job_upload_bytes: screening started; follow it with "
+            "GET /v1/screenings/{id} (the Location header).",
+        },
+    },
+)
 async def upload_manifest(
     file: Annotated[UploadFile, File(description="A manifest: .csv, .tsv or .xlsx.")],
     state: StateDep,
     key: ScreeningKey,
-) -> UploadResponse:
+    as_of: Annotated[
+        str | None,
+        Form(
+            description="Apply the lists as they stood on this day, YYYY-MM-DD (default: "
+            "today). Another form is a 422 naming as_of."
+        ),
+    ] = None,
+) -> UploadResponse | JSONResponse:
     """Upload a manifest; it is screened and stored as `precursorwatch screen` would.
 
-    Returns the screening's id and its counts; fetch the lines or a report with it.
+    The form field `as_of` (YYYY-MM-DD, default today) applies the lists as they stood that
+    day. Returns the screening's id and its counts (201); fetch the lines or a report with it. A
+    file over the server's `job_upload_bytes` (2 MB by default) is answered at once (202)
+    with the id and `status` running: `GET /v1/screenings/{id}` shows its progress until it
+    is complete, and `POST /v1/screenings/{id}/cancel` stops it.
     """
-    summary = await work.screen_upload(state, key, file.file, file.filename or "")
+    day = read_as_of(as_of)
+    done = await jobs.upload(state, key, file.file, file.filename or "", day)
+    if isinstance(done, jobs.Job):
+        return JSONResponse(
+            done.status_json(),
+            status_code=202,
+            headers={"Location": f"/v1/screenings/{done.screening_id}"},
+        )
+    summary = done
     return UploadResponse(
         screening_id=summary.screening_id,
         summary=Summary(
             lines=summary.lines, flagged=summary.flagged, by_risk=dict(summary.by_risk)
         ),
+        as_of=summary.as_of,
+        notices=await anyio.to_thread.run_sync(work.law_notices, state, summary.as_of),
     )
+
+
+@router.post(
+    "/screenings/{screening_id}/cancel",
+    response_model=JobStatus,
+    responses={
+        **_READ_ERRORS,
+        403: {"description": "Only the uploading key or an admin may cancel."},
+        409: {"description": "The screening is complete already."},
+    },
+)
+async def cancel_screening(screening_id: str, state: StateDep, key: KeyDep) -> JSONResponse:
+    """Cancel a big upload's screening while it runs: it stops within a few seconds and
+    nothing of it is kept (`status` cancelled; audited). A job that ended already answers
+    its status; a complete screening is 409."""
+    job = await jobs.cancel_for(state, key, screening_id)
+    return JSONResponse(job.status_json())
 
 
 async def authorised(state: AppState, key: ApiKeyInfo, screening_id: str) -> ScreeningSummary:
@@ -105,12 +168,34 @@ async def _downloaded(
     )
 
 
-@router.get("/screenings/{screening_id}", response_model=ScreeningDetail, responses=_READ_ERRORS)
-async def get_screening(screening_id: str, state: StateDep, key: KeyDep) -> Response:
-    """A stored screening: every line's verdict in input order, and its record."""
+@router.get(
+    "/screenings/{screening_id}",
+    response_model=ScreeningDetail | JobStatus,
+    responses=_READ_ERRORS,
+)
+async def get_screening(
+    screening_id: str, state: StateDep, key: KeyDep, paging: LineQueryDep
+) -> Response:
+    """A stored screening: every line's verdict in input order, and its record (`status`
+    complete). While a big upload is screened: its `status` (running, cancelled, failed) and
+    `progress` (lines read, lines judged, total when known), without lines.
+
+    Paging: a screening of at most 10,000 lines asked without parameters answers every line.
+    With `offset`, `limit` (at most 1,000), a filter (`risk`, `match_type`, `list`,
+    `decision`) or `sort` (input, risk, risk-asc), or for a larger screening, the answer holds
+    one page of lines (1,000 by default, input order unless sorted) and a `page` object:
+    `offset`, `limit`, `total` lines, `matched` by the filters, `next_offset` (null at the end).
+    """
+    running = jobs.status_or_none(state, key, screening_id)
+    if running is not None:
+        return JSONResponse(running)
     summary = await authorised(state, key, screening_id)
     await anyio.to_thread.run_sync(work.audit_confidential_screening, state, key, summary)
-    return StreamingResponse(work.detail_chunks(state, key, summary), media_type="application/json")
+    # paged (line_pages: every line up to FULL_LINES when no paging is asked, else a page)
+    paged = await anyio.to_thread.run_sync(line_pages.api_page, state, key, summary, paging)
+    return StreamingResponse(
+        work.detail_chunks(state, key, summary, paged), media_type="application/json"
+    )
 
 
 @router.get(

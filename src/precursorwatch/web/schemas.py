@@ -7,6 +7,7 @@ from them.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
@@ -25,8 +26,9 @@ _LINE_EXAMPLE: JsonDict = {
 
 
 class LineIn(BaseModel):
-    """One declaration line; every field is optional but one of description, cas, smiles or
-    hs_code must be given."""
+    """One declaration line; every field is optional but one of description, cas, smiles,
+    inchi, inchikey or hs_code must be given. An invalid InChI or a key of the wrong shape is a
+    warning on its line, not an error."""
 
     model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [_LINE_EXAMPLE]})
 
@@ -37,6 +39,12 @@ class LineIn(BaseModel):
     quantity: float | str | None = Field(default=None, description="Quantity (number or text).")
     unit: str | None = Field(default=None, description="Unit of the quantity (kg, L, ...).")
     smiles: str | None = Field(default=None, description="Structure as SMILES, when known.")
+    inchi: str | None = Field(
+        default=None, description="Structure as a standard InChI (InChI=1S/...), when known."
+    )
+    inchikey: str | None = Field(
+        default=None, description="Standard InChIKey (XXXXXXXXXXXXXX-XXXXXXXXXX-X), when known."
+    )
     origin: str | None = Field(default=None, description="Country of origin.")
     destination: str | None = Field(default=None, description="Country of destination.")
     consignor: str | None = Field(default=None, description="Consignor.")
@@ -60,6 +68,12 @@ class ScreenRequest(BaseModel):
     lines: list[LineIn] = Field(
         min_length=1, description="The lines to screen, in order (at least one)."
     )
+    as_of: str | None = Field(
+        default=None,
+        description="Apply the lists as they stood on this day, YYYY-MM-DD (default: today). "
+        "Another form is a 422 naming as_of.",
+        examples=["2026-01-10"],
+    )
 
 
 class EvidenceOut(BaseModel):
@@ -72,6 +86,36 @@ class EvidenceOut(BaseModel):
     list_codes: list[str] = Field(default_factory=list)
     component: str = Field(default="", description="The mixture component it is about.")
     share: float | None = Field(default=None, description="That component's share, 0..1.")
+
+
+class DecisionIn(BaseModel):
+    """An officer's decision on a flagged line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["cleared", "inspect", "detained", "referred"] = Field(
+        description="cleared (the goods may go), inspect (held for a physical inspection), "
+        "detained, or referred (to the competent authority)."
+    )
+    comment: str = Field(
+        default="", max_length=2000, description="Why, in a few words (kept in the audit)."
+    )
+
+
+class DecisionOut(BaseModel):
+    """The decision recorded on a line: what, why, who and when (UTC)."""
+
+    decision: str
+    comment: str
+    actor: str
+    at: datetime
+
+
+class LineDecisionOut(DecisionOut):
+    """A decision as recorded, with the line it is on."""
+
+    screening_id: str
+    line_id: str
 
 
 class LineOut(BaseModel):
@@ -89,6 +133,9 @@ class LineOut(BaseModel):
     reason: str
     evidence: list[EvidenceOut] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list, description="Repairs made to the line.")
+    decision: DecisionOut | None = Field(
+        default=None, description="A stored screening's newest decision on the line, if any."
+    )
 
 
 _RESULT_EXAMPLE: JsonDict = {
@@ -123,12 +170,22 @@ class ScreenResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"screening_id": "5f0c3e7d9a1b4c2e8f6a7b3c1d2e4f50", "lines": [_RESULT_EXAMPLE]}
+                {
+                    "screening_id": "5f0c3e7d9a1b4c2e8f6a7b3c1d2e4f50",
+                    "as_of": "2026-12-07",
+                    "notices": [],
+                    "lines": [_RESULT_EXAMPLE],
+                }
             ]
         }
     )
 
     screening_id: str
+    as_of: str = Field(description="The day whose law was applied, YYYY-MM-DD.")
+    notices: list[str] = Field(
+        default_factory=list,
+        description="What to know about that day's law, e.g. lists whose data starts later.",
+    )
     lines: list[LineOut]
 
 
@@ -153,6 +210,8 @@ class UploadResponse(BaseModel):
                         "flagged": 1,
                         "by_risk": {"high": 1, "medium": 0, "low": 0, "none": 2},
                     },
+                    "as_of": "2026-12-07",
+                    "notices": [],
                 }
             ]
         }
@@ -160,10 +219,15 @@ class UploadResponse(BaseModel):
 
     screening_id: str
     summary: Summary
+    as_of: str = Field(default="", description="The day whose law was applied, YYYY-MM-DD.")
+    notices: list[str] = Field(
+        default_factory=list,
+        description="What to know about that day's law, e.g. lists whose data starts later.",
+    )
 
 
 class ScreeningInfo(BaseModel):
-    """Who screened what, when, against which list versions."""
+    """Who screened what, when, against which list versions, as the law of which day."""
 
     created_at: datetime
     actor: str
@@ -173,12 +237,67 @@ class ScreeningInfo(BaseModel):
     lines: int
     flagged: int
     by_risk: dict[str, int]
+    as_of: str = Field(default="", description="The day whose law was applied, YYYY-MM-DD.")
+
+
+class JobProgress(BaseModel):
+    """How far a screening has got; ``total`` is null while it is not known (XLSX files)."""
+
+    lines_read: int
+    lines_judged: int
+    total: int | None
+
+
+class JobStatus(BaseModel):
+    """A big upload being screened (202 of ``POST /v1/screenings``; ``GET
+    /v1/screenings/{id}`` until it is complete). ``message`` says why a job failed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "screening_id": "5f0c3e7d9a1b4c2e8f6a7b3c1d2e4f50",
+                    "status": "running",
+                    "input_name": "manifest.csv",
+                    "created_at": "2026-12-07T05:00:00+00:00",
+                    "progress": {"lines_read": 40000, "lines_judged": 30000, "total": 100000},
+                    "message": "",
+                }
+            ]
+        }
+    )
+
+    screening_id: str
+    status: Literal["running", "complete", "cancelled", "failed"]
+    input_name: str
+    created_at: datetime
+    progress: JobProgress
+    message: str
+
+
+class LinePageOut(BaseModel):
+    """Where a page of a screening's lines lies: ``total`` lines in the screening, ``matched``
+    by the filters, ``next_offset`` null on the last page."""
+
+    offset: int
+    limit: int
+    total: int
+    matched: int
+    next_offset: int | None
 
 
 class ScreeningDetail(ScreenResponse):
-    """A stored screening: as ``POST /v1/screen`` answers, with its record."""
+    """A stored screening: as ``POST /v1/screen`` answers, with its record; ``status`` is
+    complete and ``progress`` counts every line."""
 
+    status: Literal["complete"] = "complete"
+    progress: JobProgress | None = None
     summary: ScreeningInfo
+    page: LinePageOut | None = Field(
+        default=None,
+        description="Present when the answer is one page of the lines (paging asked, or "
+        "over 10,000 lines).",
+    )
 
 
 class ListOut(BaseModel):

@@ -17,6 +17,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -27,11 +28,12 @@ from precursorwatch.models import DeclarationLine, LineResult
 from precursorwatch.store import ApiKeyInfo, ScreeningSummary, record_audit, save_screening
 from precursorwatch.store.access import owner_of, record_owner, screening_lines, screening_summary
 from precursorwatch.store.audit import acting_as
+from precursorwatch.web import review
 from precursorwatch.web.state import AppState
 from precursorwatch.web.visibility import sees_confidential
 
 #: Fields at least one of which a line must carry.
-IDENTIFYING = ("description", "cas", "smiles", "hs_code")
+IDENTIFYING = ("description", "cas", "smiles", "inchi", "inchikey", "hs_code")
 #: Manifest file types an upload may be.
 UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 #: Lines read from the store (and redacted) at a time for an answer or a report; the XLSX
@@ -54,8 +56,8 @@ def check_lines(records: Sequence[Mapping[str, Any]], limit: int) -> None:
             lid = rec.get("line_id")
             named = f" (line_id {lid!r})" if lid not in (None, "") else ""
             raise InputError(
-                f"lines[{i - 1}]: line {i}{named} has none of description, cas, smiles or "
-                "hs_code: give at least one of them"
+                f"lines[{i - 1}]: line {i}{named} has none of description, cas, smiles, inchi, "
+                "inchikey or hs_code: give at least one of them"
             )
 
 
@@ -76,14 +78,17 @@ def audit(state: AppState, key: ApiKeyInfo, action: str, detail: Mapping[str, ob
 
 
 async def screen_records(
-    state: AppState, key: ApiKeyInfo, records: Sequence[Mapping[str, Any]]
+    state: AppState, key: ApiKeyInfo, records: Sequence[Mapping[str, Any]], as_of: date
 ) -> tuple[str, list[LineResult]]:
-    """Screen and store JSON lines (interactive lane); the screening id and the results."""
+    """Screen and store JSON lines (interactive lane) against the lists as they applied on
+    ``as_of``; the screening id and the results."""
     from precursorwatch.manifest.read import frame_from_records
 
     frame = await anyio.to_thread.run_sync(frame_from_records, records)
-    results = await state.lanes.screen_frame(key.key_id, frame)
-    screening_id = await anyio.to_thread.run_sync(_save_batch, state, key, records, frame, results)
+    results = await state.lanes.screen_frame(key.key_id, frame, as_of)
+    screening_id = await anyio.to_thread.run_sync(
+        _save_batch, state, key, records, frame, results, as_of
+    )
     return screening_id, results
 
 
@@ -93,6 +98,7 @@ def _save_batch(
     records: Sequence[Mapping[str, Any]],
     frame: Any,
     results: list[LineResult],
+    as_of: date,
 ) -> str:
     from precursorwatch.run.service import declarations_from_frame
 
@@ -109,6 +115,7 @@ def _save_batch(
             input_hash=digest,
             list_versions=versions,
             lines=list(zip(lines, results, strict=True)),
+            as_of=as_of.isoformat(),
         )
         record_owner(
             session=session, screening_id=screening_id, key_id=key.key_id, key_name=key.name
@@ -138,27 +145,53 @@ def save_upload(source: BinaryIO, target: Path, limit: int) -> int:
     return size
 
 
-async def screen_upload(
-    state: AppState, key: ApiKeyInfo, source: BinaryIO, filename: str
-) -> ScreeningSummary:
-    """Screen and store an uploaded manifest exactly as ``precursorwatch screen`` does, in
-    the bulk lane. Raises ManifestError (unreadable file), InputError (not csv/tsv/xlsx) or
-    TooLargeError."""
+async def receive_upload(state: AppState, source: BinaryIO, filename: str) -> tuple[Path, str]:
+    """Save an upload in a new temporary directory: (its path, the name shown for it). The
+    caller removes ``path.parent``. Raises InputError (not csv/tsv/xlsx) or TooLargeError
+    (nothing is left behind then)."""
     name = safe_filename(filename or "upload.csv")
     if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
         raise InputError(
             f"{filename[:120]!r}: upload a .csv, .tsv or .xlsx manifest (the field is 'file')"
         )
     tmp = Path(tempfile.mkdtemp(prefix="precursorwatch-upload-"))
+    path = tmp / name
     try:
-        path = tmp / name
         await anyio.to_thread.run_sync(save_upload, source, path, state.settings.max_upload_bytes)
-        screening_id = await state.lanes.run(
-            key.key_id, "upload", path=str(path), name=name, key_id=key.key_id, key_name=key.name
-        )
-    finally:
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path, name
+
+
+async def screen_saved(
+    state: AppState, key: ApiKeyInfo, path: Path, name: str, **job: Any
+) -> ScreeningSummary:
+    """Screen and store a saved upload exactly as ``precursorwatch screen`` does, in the bulk
+    lane (``job``: the worker's further arguments, e.g. a progress). Raises ManifestError
+    (unreadable file)."""
+    screening_id = await state.lanes.run(
+        key.key_id, "upload", path=str(path), name=name, key_id=key.key_id, key_name=key.name, **job
+    )
     return await anyio.to_thread.run_sync(_summary, state, screening_id)
+
+
+async def screen_upload(
+    state: AppState, key: ApiKeyInfo, source: BinaryIO, filename: str, as_of: date | None = None
+) -> ScreeningSummary:
+    """Screen and store an uploaded manifest exactly as ``precursorwatch screen`` does, in
+    the bulk lane, against the lists as they applied on ``as_of`` (default today). Raises
+    ManifestError (unreadable file), InputError (not csv/tsv/xlsx) or TooLargeError."""
+    path, name = await receive_upload(state, source, filename)
+    try:
+        return await screen_saved(state, key, path, name, **as_of_job(as_of))
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def as_of_job(as_of: date | None) -> dict[str, str]:
+    """A bulk job's argument for the day whose law it applies (none: today's)."""
+    return {"as_of": as_of.isoformat()} if as_of is not None else {}
 
 
 def _summary(state: AppState, screening_id: str) -> ScreeningSummary:
@@ -257,11 +290,12 @@ def csv_chunks(state: AppState, key: ApiKeyInfo, screening_id: str) -> Iterator[
     """The CSV report in pieces: the same bytes ``precursorwatch screen -o out.csv`` writes."""
     from precursorwatch.report.writers import CsvReport, results_frame
 
+    decisions = review.decided(state, screening_id)
     buf = _Drain()
     report = CsvReport(buf)
     yield buf.take()
     for lines, results in batches(state, key, screening_id):
-        report.write(results_frame(results, lines))
+        report.write(results_frame(results, lines, review.decisions_of(results, decisions)))
         yield buf.take()
 
 
@@ -274,27 +308,63 @@ def write_xlsx_report(
 ) -> None:
     """Write the XLSX report to ``target`` a batch at a time; raises Cancelled as soon as
     ``stop.is_set()`` (checked between batches)."""
-    from precursorwatch.report.writers import CSV_COLUMNS, csv_columns, results_frame
-    from precursorwatch.report.xlsx import XlsxReport, declared_columns
+    from precursorwatch.report.writers import XLSX_COLUMNS, results_frame, xlsx_columns
+    from precursorwatch.report.xlsx import XlsxReport
 
-    report = XlsxReport(target, ["description", "cas", "hs_code", *CSV_COLUMNS])
+    summary = _summary(state, screening_id)
+    decisions = review.decided(state, screening_id)
+    report = XlsxReport(target, XLSX_COLUMNS, xlsx_about(summary))
     for lines, results in batches(state, key, screening_id, XLSX_BATCH):
         if stop.is_set():
             raise Cancelled
-        cols = csv_columns(results_frame(results, lines))
-        report.write_columns([*declared_columns(lines), *cols])
+        frame = results_frame(results, lines, review.decisions_of(results, decisions))
+        report.write_columns(xlsx_columns(frame, lines))
     report.close()
 
 
-def detail_chunks(state: AppState, key: ApiKeyInfo, summary: ScreeningSummary) -> Iterator[bytes]:
-    """``GET /v1/screenings/{id}``'s JSON (a ScreeningDetail), written a batch at a time."""
+def xlsx_about(summary: ScreeningSummary) -> list[tuple[str, str]]:
+    """The head of a stored screening's XLSX summary sheet: file, when, who, law's day."""
+    about = [
+        ("File", summary.input_name),
+        ("Screened at (UTC)", f"{summary.created_at:%Y-%m-%d %H:%M}"),
+        ("Screened by", summary.actor),
+    ]
+    if summary.as_of:
+        about.append(("Lists as they applied on", summary.as_of))
+    return [*about, ("Screening id", summary.screening_id)]
+
+
+def detail_chunks(
+    state: AppState,
+    key: ApiKeyInfo,
+    summary: ScreeningSummary,
+    paged: tuple[list[LineResult], Mapping[str, Any]] | None = None,
+) -> Iterator[bytes]:
+    """``GET /v1/screenings/{id}``'s JSON (a ScreeningDetail), written a batch at a time.
+    ``paged``: one page of results (already as ``key`` may see them) and its ``page`` object
+    (:mod:`precursorwatch.web.line_pages`) in place of every line. Each line carries its
+    newest decision (``decision``, null when none)."""
     from precursorwatch.web.schemas import LineOut, ScreeningInfo
 
-    head = {"screening_id": summary.screening_id}
+    every = summary.lines
+    head = {
+        "screening_id": summary.screening_id,
+        "as_of": summary.as_of,
+        "notices": law_notices(state, summary.as_of),
+        "status": "complete",
+        "progress": {"lines_read": every, "lines_judged": every, "total": every},
+    }
     yield (_dumps(head)[:-1] + ',"lines":[').encode()
     first = True
-    for _, results in batches(state, key, summary.screening_id):
-        items = [LineOut.model_validate(x).model_dump(mode="json") for x in lines_json(results)]
+    decisions = review.decided(state, summary.screening_id)
+    source = (r for _, r in batches(state, key, summary.screening_id))
+    for results in source if paged is None else iter([paged[0]]):
+        items = [
+            LineOut.model_validate(
+                {**x, "decision": review.decision_json(decisions.get(x["line_id"]))}
+            ).model_dump(mode="json")
+            for x in lines_json(results)
+        ]
         text = ",".join(_dumps(x) for x in items)
         if text:
             yield (text if first else "," + text).encode()
@@ -309,9 +379,24 @@ def detail_chunks(state: AppState, key: ApiKeyInfo, summary: ScreeningSummary) -
             "lines": summary.lines,
             "flagged": summary.flagged,
             "by_risk": dict(summary.by_risk),
+            "as_of": summary.as_of,
         }
     ).model_dump(mode="json")
-    yield ('],"summary":' + _dumps(info) + "}").encode()
+    tail = "" if paged is None else ',"page":' + _dumps(dict(paged[1]))
+    yield ('],"summary":' + _dumps(info) + tail + "}").encode()
+
+
+def law_notices(state: AppState, day: date | str) -> list[str]:
+    """What a screening as of ``day`` (a date or YYYY-MM-DD) must be told of the lists: the
+    lists whose data starts later (:func:`~precursorwatch.run.asof.unknown_lists_note`)."""
+    from precursorwatch.lists.dates import parse_day
+    from precursorwatch.run.asof import unknown_lists_note
+
+    parsed = parse_day(day) if isinstance(day, str) else day
+    if parsed is None:
+        return []
+    note = unknown_lists_note(state.screener().watchlist, parsed)
+    return [note] if note else []
 
 
 def _dumps(value: Any) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from precursorwatch.chem import molecule
 from precursorwatch.chem.reactions import derivatives_of, kept_core, may_lose_protecting_group
 from precursorwatch.chem.transforms import MASKED_TARGETS
+from precursorwatch.engine.budget import StructureBudget
 from precursorwatch.engine.index import TOP_CATEGORY_CODES, ListIndex
 from precursorwatch.engine.matchers.base import Declared, StructureId, describe_structure
 from precursorwatch.models import Evidence
@@ -189,16 +190,21 @@ def _possible_hits(ident: molecule.Identity, index: ListIndex) -> list[Hit]:
     return derivative_hits(ident, index) if could_be_evidence(ident, index) else []
 
 
-def match_derivative(declared: Declared, index: ListIndex) -> list[Evidence]:
+def match_derivative(
+    declared: Declared, index: ListIndex, budget: StructureBudget | None = None
+) -> list[Evidence]:
     """``derivative`` evidence for listed substances reached in one or two steps.
 
     Nothing is emitted for a structure that is itself listed (the identity matchers cover it)
-    or that cannot be parsed; one evidence per listed substance, from its best path.
+    or that cannot be parsed; one evidence per listed substance, from its best path. Once
+    ``budget`` is spent the remaining structures are not compared (it counts them).
     """
     found: dict[tuple[str, str], Evidence] = {}
     for s in declared_structures(declared):
         ident = s.identity
         if ident is None or index.keys_by_skeleton(ident):
+            continue
+        if budget is not None and not budget.allows():
             continue
         for hit in index.of_structure("derivative", ident, partial(_possible_hits, ident, index)):
             score = derivative_score(

@@ -34,7 +34,7 @@ def _inchikey_evidence(comp: ComponentId, key: str, index: ListIndex) -> Evidenc
     sub = index.substance(key)
     if comp.watch_via == "inchikey":
         kind, score = "structure-identical", 1.0
-        detail = f"InChIKey {comp.watch_term} is that of {sub.name}"
+        detail = f"InChIKey {comp.watch_term} is that of {sub.name}, all its layers agreeing"
     else:
         kind, score = "structure-parent", 0.9
         detail = (

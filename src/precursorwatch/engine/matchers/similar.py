@@ -21,6 +21,7 @@ from precursorwatch.chem.similarity import (
     heavy_atoms,
     tanimoto_many,
 )
+from precursorwatch.engine.budget import StructureBudget
 from precursorwatch.engine.index import ListIndex
 from precursorwatch.engine.matchers.base import Declared, describe_structure, with_measure
 from precursorwatch.engine.matchers.derivative import declared_structures
@@ -179,16 +180,21 @@ def _measure(c: Candidate, name: str) -> str:
     )
 
 
-def match_similar(declared: Declared, index: ListIndex) -> list[Evidence]:
+def match_similar(
+    declared: Declared, index: ListIndex, budget: StructureBudget | None = None
+) -> list[Evidence]:
     """``similar`` evidence for the listed substances most like each declared structure.
 
     Nothing for a structure that is itself listed, unparsable or over
-    :data:`MAX_DECLARED_HEAVY_ATOMS` heavy atoms.
+    :data:`MAX_DECLARED_HEAVY_ATOMS` heavy atoms. Once ``budget`` is spent the remaining
+    structures are not compared (it counts them).
     """
     found: list[Evidence] = []
     for s in declared_structures(declared):
         ident = s.identity
         if ident is None or index.keys_by_skeleton(ident):
+            continue
+        if budget is not None and not budget.allows():
             continue
         candidates = index.of_structure("similar", ident, partial(similar_candidates, ident, index))
         for c in candidates:

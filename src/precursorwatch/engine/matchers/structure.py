@@ -6,8 +6,26 @@ from functools import partial
 
 from precursorwatch.chem import molecule
 from precursorwatch.engine.index import ListIndex
-from precursorwatch.engine.matchers.base import Declared, describe_structure
+from precursorwatch.engine.matchers.base import Declared, StructureId, describe_structure
 from precursorwatch.models import Evidence
+
+#: Origins of structures declared by InChI or InChIKey: their evidence says which layer agreed.
+_INCHI_ORIGINS = frozenset({"inchi", "inchikey"})
+
+
+def _layer(s: StructureId, agreed: str) -> str:
+    """Which identity layer of a structure declared by InChI or InChIKey agreed with the listed
+    one (``agreed``: full, parent or connectivity); '' for a structure declared otherwise."""
+    if s.origin not in _INCHI_ORIGINS or s.identity is None:
+        return ""
+    if agreed == "full":
+        return ", all layers of its InChIKey agreeing"
+    if agreed == "parent":
+        return ", the InChIKey of its main organic part agreeing"
+    return (
+        ", only its connectivity layer agreeing (the InChI main layer, InChIKey first block "
+        f"{s.identity.skeleton})"
+    )
 
 
 def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
@@ -33,7 +51,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         "structure-identical",
                         key,
                         1.0,
-                        f"{describe_structure(s)} is {name}",
+                        f"{describe_structure(s)} is {name}{_layer(s, 'full')}",
                         index.list_codes(key),
                         s.component,
                         share,
@@ -46,7 +64,8 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         "structure-parent",
                         key,
                         0.93,
-                        f"{describe_structure(s)} is a salt or hydrate of {name}",
+                        f"{describe_structure(s)} is a salt or hydrate of {name}"
+                        f"{_layer(s, 'parent')}",
                         index.list_codes(key),
                         s.component,
                         share,
@@ -62,7 +81,7 @@ def match_structures(declared: Declared, index: ListIndex) -> list[Evidence]:
                         key,
                         0.9,
                         f"{describe_structure(s)} is another spatial form (a stereoisomer) of "
-                        f"{name}",
+                        f"{name}{_layer(s, 'connectivity')}",
                         index.list_codes(key),
                         s.component,
                         share,

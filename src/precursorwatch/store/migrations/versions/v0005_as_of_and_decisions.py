@@ -26,9 +26,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Add ``screening.as_of`` (backfilled from ``created_at``) and the decisions table."""
-    op.add_column(
-        "screening", sa.Column("as_of", sa.String(10), nullable=False, server_default="")
-    )
+    op.add_column("screening", sa.Column("as_of", sa.String(10), nullable=False, server_default=""))
     op.execute("UPDATE screening SET as_of = substr(CAST(created_at AS TEXT), 1, 10)")
     op.create_table(
         "line_decision",
@@ -45,14 +43,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_line_decision"),
     )
-    op.create_index(
-        "ix_line_decision_screening_line", "line_decision", ["screening_id", "line_id"]
-    )
+    op.create_index("ix_line_decision_screening_line", "line_decision", ["screening_id", "line_id"])
 
 
 def downgrade() -> None:
     """Drop the decisions table and ``screening.as_of``."""
     op.drop_index("ix_line_decision_screening_line", table_name="line_decision")
     op.drop_table("line_decision")
-    with op.batch_alter_table("screening") as batch:
+    # ALTER TABLE ... DROP COLUMN in place: a recreated screening table would break the
+    # foreign keys of its blocks, results and owner (SQLite enforces them here)
+    with op.batch_alter_table("screening", recreate="never") as batch:
         batch.drop_column("as_of")

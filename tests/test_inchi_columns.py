@@ -27,9 +27,9 @@ from precursorwatch.manifest.headers import parse_mapping, recognise
 from precursorwatch.run.judged import template_from_json, template_of, template_to_json
 from precursorwatch.run.results import results_from_frame
 from precursorwatch.run.screener import Screener
-from precursorwatch.run.service import open_ready_store
+from precursorwatch.run.service import open_ready_store, screen_file
 from precursorwatch.settings import get_settings
-from precursorwatch.store import create_api_key
+from precursorwatch.store import create_api_key, get_screening
 from precursorwatch.web import create_app
 
 with warnings.catch_warnings():  # starlette warns at import that httpx2 is not installed
@@ -244,12 +244,17 @@ def _check_report(rows: list[dict[str, str]]) -> None:
     assert "InChI" in by_id["8"]["warnings"] and "InChI" not in by_id["8"]["reason"]
 
 
-def test_csv_manifest_with_inchi_columns_through_the_cli(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    manifest = tmp_path / "inchi.csv"
-    with manifest.open("w", encoding="utf-8", newline="") as fh:
+def write_manifest(path: Path) -> Path:
+    """:data:`MANIFEST_LINES` as a CSV file with "Std InChI" and "InChI Key" columns."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["Line No", "Goods Description", "Std InChI", "InChI Key", "Qty", "Unit"])
         writer.writerows([(n, d, i, k, "10", "kg") for n, d, i, k in MANIFEST_LINES])
+    return path
+
+
+def test_csv_manifest_with_inchi_columns_through_the_cli(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    manifest = write_manifest(tmp_path / "inchi.csv")
     out = tmp_path / "out.csv"
     code, output = run("screen", str(manifest), "-o", str(out))
     assert code == 1, output
@@ -259,6 +264,25 @@ def test_csv_manifest_with_inchi_columns_through_the_cli(run, tmp_path: Path) ->
     code, output = run("screen", str(manifest), "-o", str(again))
     assert code == 1, output
     assert again.read_bytes() == out.read_bytes()
+
+
+def test_the_store_keeps_the_inchi_columns_for_rescreening(
+    tmp_db_url: str, tmp_path: Path, screener: Screener
+) -> None:
+    store = open_ready_store(get_settings(database_url=tmp_db_url))
+    done = screen_file(write_manifest(tmp_path / "inchi.csv"), store=store, actor="officer")
+    with store.session(write=False) as session:
+        stored = get_screening(session=session, screening_id=done.screening_id)
+    lines = [line for line, _ in stored.lines]
+    by_id = {line.line_id: line for line in lines}
+    assert by_id["1"].inchi == P2P_INCHI and by_id["2"].inchikey == ACETIC_ANHYDRIDE_KEY
+    assert by_id["6"].inchi == by_id["6"].inchikey == ""
+    # screened again from the store, as rescreen does: identified by the columns as before
+    again = {r.line_id: r for r in screener.screen_lines(lines)}
+    assert again["1"].matched_key == "1-phenyl-2-propanone"
+    assert again["2"].matched_key == "acetic-anhydride"
+    assert "not used" in again["5"].warnings[0]
+    store.dispose()
 
 
 def test_a_judged_declaration_keeps_its_warnings_in_json(screener: Screener) -> None:

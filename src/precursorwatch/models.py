@@ -282,6 +282,9 @@ class DeclarationLine:
     destination: str = ""
     consignor: str = ""
     consignee: str = ""
+    #: InChI and InChIKey as declared in columns of their own (issue 18); '' when none.
+    inchi: str = ""
+    inchikey: str = ""
     warnings: tuple[str, ...] = ()
 
 

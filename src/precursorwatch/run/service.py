@@ -204,6 +204,8 @@ def declarations_from_frame(frame: pd.DataFrame) -> list[DeclarationLine]:
                 destination=str(r.get("destination") or ""),
                 consignor=str(r.get("consignor") or ""),
                 consignee=str(r.get("consignee") or ""),
+                inchi=str(r.get("inchi") or ""),
+                inchikey=str(r.get("inchikey") or ""),
                 warnings=tuple(w for w in str(r.get("warnings") or "").split("; ") if w),
             )
         )

@@ -63,8 +63,12 @@ TEXT_FIELDS: tuple[str, ...] = (
     "destination",
     "consignor",
     "consignee",
+    "inchi",
+    "inchikey",
 )
-# A field added to DeclarationLine needs a column here (and a new BLOCK_FORMAT).
+# A field added to DeclarationLine needs a column here. A new text field needs no new
+# BLOCK_FORMAT: a block without its column (one written before, or one where every line
+# left it empty) reads as '' (inchi and inchikey came so).
 assert {f.name for f in fields(DeclarationLine)} == {
     "row",
     "line_id",
@@ -316,23 +320,12 @@ def lines_of(
             line_id = str(row)
         own = warnings[i]
         line_warnings = listed(own) if own is not None else ()
-        description, cas, hs_code, unit, smiles, origin, destination, consignor, consignee = (
-            t[i] for t in texts
-        )
         line = DeclarationLine(
             row=row,
             line_id=line_id,
-            description=description,
-            cas=cas,
-            hs_code=hs_code,
             quantity=quantities[i],
-            unit=unit,
-            smiles=smiles,
-            origin=origin,
-            destination=destination,
-            consignor=consignor,
-            consignee=consignee,
             warnings=line_warnings,
+            **{name: t[i] for name, t in zip(TEXT_FIELDS, texts, strict=True)},
         )
         base = bases.get(number)
         if base is None:

@@ -214,6 +214,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/signout"): dict.fromkeys(WHO, 303),
     ("GET", "/upload"): _PAGE,
     ("POST", "/upload"): {**_PAGE, **dict.fromkeys(ROLES, 303)},
+    # the choice of columns of a held upload: no upload is held under this token for anyone
+    ("POST", "/upload/columns"): {**_PAGE, **dict.fromkeys(ROLES, 404)},
     ("GET", "/screenings/{screening_id}"): {**_PAGE, "operator": 404},
     ("GET", "/screenings/{screening_id}/report.{fmt}"): {**_PAGE, "operator": 404},
     ("GET", "/screenings/{screening_id}/alerts"): {**_PAGE, "operator": 404},
@@ -285,6 +287,9 @@ def _call(env: Env, who: str, method: str, path: str) -> Any:
         return response
     if (method, path) == ("POST", "/upload"):
         return client.post(url, files={"file": manifest}, data={"csrf": env.csrf(who)})
+    if (method, path) == ("POST", "/upload/columns"):
+        form = {"csrf": env.csrf(who), "token": "A" * 43, "column-0": "description"}
+        return client.post(url, data=form)
     if (method, path) == ("POST", "/screenings/{screening_id}/cancel"):
         return client.post(url, data={"csrf": env.csrf(who)})
     if path.endswith("/decision") and path.startswith("/v1/"):

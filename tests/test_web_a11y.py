@@ -12,15 +12,13 @@ browser, one page for all of it.
 
 from __future__ import annotations
 
-import importlib.resources
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from _browser import ARGS, BROWSER, CHROMIUM
+from _browser import ARGS, BROWSER, CHROMIUM, axe_script, check_page
 from _live_server import serve_in_thread
 from precursorwatch.run.service import make_screener, open_ready_store, screen_file
 from precursorwatch.settings import get_settings
@@ -29,15 +27,8 @@ from precursorwatch.web import create_app
 
 MANIFEST = Path(__file__).parent / "data" / "api" / "manifest.csv"
 WIDTHS = (390, 360)
-#: axe-core's impacts that fail the test (minor and moderate ones are printed, not failed).
-FAILING = ("serious", "critical")
 
 pytestmark = BROWSER
-
-
-def _axe_script() -> str:
-    """axe-core as the ``axe-playwright-python`` wheel ships it (no network needed)."""
-    return (importlib.resources.files("axe_playwright_python") / "axe.min.js").read_text("utf-8")
 
 
 @pytest.fixture
@@ -55,52 +46,11 @@ def served(tmp_db_url: str) -> Iterator[tuple[str, str, str]]:
         store.dispose()
 
 
-def _report(violations: list[dict[str, Any]]) -> str:
-    """axe's violations in a form a failing test prints: rule, impact, help, each node."""
-    out = []
-    for v in violations:
-        out.append(f"{v['id']} ({v['impact']}): {v['help']}")
-        for node in v["nodes"][:5]:
-            why = "; ".join(c["message"] for c in node.get("any", []) + node.get("all", []))
-            out.append(f"    {', '.join(map(str, node['target']))}: {node['html'][:160]} — {why}")
-    return "\n".join(out)
-
-
-def _check(page: Any, axe: str, label: str, problems: list[str]) -> None:
-    """This page at this width: no horizontal scroll, every picture named, no serious or
-    critical axe violation."""
-    wide = page.evaluate(
-        "() => [document.documentElement.scrollWidth, window.innerWidth,"
-        " [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
-        " > window.innerWidth + 1 && !e.closest('.table-scroll')).slice(0, 3)"
-        ".map(e => e.tagName + '.' + e.className)]"
-    )
-    if wide[0] > wide[1]:
-        problems.append(f"{label}: {wide[0]} px wide in a {wide[1]} px window ({wide[2]})")
-    unnamed = page.evaluate(
-        "() => [...document.querySelectorAll('svg, img')].filter(e => e.tagName === 'svg'"
-        " ? !(e.getAttribute('role') === 'img' && e.getAttribute('aria-label')) : !e.alt).length"
-    )
-    if unnamed:
-        problems.append(f"{label}: {unnamed} pictures without a text alternative")
-    page.evaluate(axe)
-    result = page.evaluate(
-        "() => axe.run(document, {resultTypes: ['violations'],"
-        " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',"
-        " 'best-practice']}})"
-    )
-    bad = [v for v in result["violations"] if v["impact"] in FAILING]
-    if result["violations"]:
-        print(f"\n== {label}\n{_report(result['violations'])}")
-    if bad:
-        problems.append(f"{label}:\n{_report(bad)}")
-
-
 def test_every_page_fits_a_phone_and_passes_axe(served: tuple[str, str, str]) -> None:
     from playwright.sync_api import sync_playwright
 
     base, key, screening_id = served
-    axe = _axe_script()
+    axe = axe_script()
     problems: list[str] = []
     started = time.monotonic()
     with sync_playwright() as p:
@@ -110,7 +60,7 @@ def test_every_page_fits_a_phone_and_passes_axe(served: tuple[str, str, str]) ->
             for width in WIDTHS:
                 page.set_viewport_size({"width": width, "height": 844})
                 page.goto(f"{base}/signin")
-                _check(page, axe, f"/signin at {width} px", problems)
+                check_page(page, axe, f"/signin at {width} px", problems)
 
             # the keyboard: the first tab stop skips to the content, and its focus is seen
             page.keyboard.press("Tab")
@@ -143,7 +93,7 @@ def test_every_page_fits_a_phone_and_passes_axe(served: tuple[str, str, str]) ->
                 page.set_viewport_size({"width": width, "height": 844})
                 for path in pages:
                     page.goto(f"{base}{path}")
-                    _check(page, axe, f"{path} at {width} px", problems)
+                    check_page(page, axe, f"{path} at {width} px", problems)
             took = time.monotonic() - started
             print(f"\n{len(WIDTHS) * (len(pages) + 1)} page checks in {took:.1f} s")
             assert not problems, "\n".join(problems)

@@ -44,6 +44,28 @@ class ManifestError(InputError):
         self.path, self.line, self.field = path, line, field
 
 
+class ColumnsNotRecognised(ManifestError):
+    """No identifier column (description, CAS, SMILES, InChI) was recognised in a manifest's
+    header row. ``headers``: the header row as read; ``columns``: field -> header of what was
+    recognised. A caller may ask which column holds what and read the file again with that
+    mapping (the upload page does). Rebuilt from its message alone, both are empty."""
+
+    headers: tuple[str, ...] = ()
+    columns: dict[str, str] = {}  # noqa: RUF012 - a read-only default, replaced per instance
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "",
+        line: int | None = None,
+        headers: tuple[str, ...] = (),
+        columns: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, path=path, line=line)
+        self.headers, self.columns = headers, dict(columns or {})
+
+
 class ListFileError(InputError):
     """A list file is refused whole: file, entry and field are named in the message."""
 

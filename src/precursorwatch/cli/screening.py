@@ -74,7 +74,10 @@ def screen(
         bool,
         typer.Option("--all", help="Table: list every line, not only the flagged ones."),
     ] = False,
-    map: Annotated[list[str] | None, typer.Option("--map", help="field=Header override.")] = None,
+    map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="field=Header override; ignore=Header leaves a column unread."),
+    ] = None,
     no_opsin: Annotated[
         bool, typer.Option("--no-opsin", help="Do not parse systematic names.")
     ] = False,

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
-from precursorwatch.errors import ManifestError
+from precursorwatch.errors import ColumnsNotRecognised, ManifestError
 from precursorwatch.identify.normalise import CONTROL_CHARS
 
 # fmt: off
@@ -27,6 +27,10 @@ FIELDS: tuple[str, ...] = CANONICAL_COLUMNS[1:-1]
 IDENTIFIER_FIELDS = ("description", "cas", "smiles", "inchi", "inchikey")
 #: Rows searched for the header row, at the top of a file or sheet.
 HEADER_SEARCH_ROWS = 30
+#: The pseudo-field of a mapping whose headers are not read at all (``--map ignore=Notes``);
+#: several are joined by :data:`IGNORE_SEP`, a character no cleaned header holds.
+IGNORE = "ignore"
+IGNORE_SEP = "\x1f"
 
 #: Header spellings per field, best first; compared after :func:`header_key` folding.
 # fmt: off
@@ -114,11 +118,18 @@ def _normalise_field(name: str) -> str:
 def check_mapping(mapping: Mapping[str, str] | None) -> dict[str, str]:
     """A ``--map`` mapping with canonical field names and stripped headers.
 
-    Raises ManifestError on an unknown field or an empty header.
+    The pseudo-field :data:`IGNORE` names headers left unread (several joined by
+    :data:`IGNORE_SEP`). Raises ManifestError on an unknown field or an empty header.
     """
     out: dict[str, str] = {}
     for field, header in (mapping or {}).items():
         key = _normalise_field(field)
+        if key == IGNORE:  # headers left unread: one, or several joined by IGNORE_SEP
+            kept = [h.strip() for h in str(header).split(IGNORE_SEP) if h.strip()]
+            if not kept:
+                raise ManifestError(f"--map {IGNORE}= needs a header name after '='")
+            out[IGNORE] = IGNORE_SEP.join(dict.fromkeys(kept))
+            continue
         if key not in FIELDS:
             raise ManifestError(
                 f"--map names unknown field {field!r}; the fields are: {', '.join(FIELDS)}"
@@ -139,7 +150,22 @@ def parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
         field, sep, header = pair.partition("=")
         if not sep or not field.strip():
             raise ManifestError(f"--map expects field=Header, got {pair!r}")
-        out.update(check_mapping({field: header}))
+        checked = check_mapping({field: header})
+        out = with_ignored(out, ignored_of(checked)) if IGNORE in checked else {**out, **checked}
+    return out
+
+
+def ignored_of(mapping: Mapping[str, str]) -> tuple[str, ...]:
+    """The headers a mapping says to leave unread (its :data:`IGNORE` entry)."""
+    return tuple(h for h in mapping.get(IGNORE, "").split(IGNORE_SEP) if h)
+
+
+def with_ignored(mapping: Mapping[str, str], headers: Sequence[str]) -> dict[str, str]:
+    """``mapping`` that also leaves ``headers`` unread (for a caller building one by hand)."""
+    out = {f: h for f, h in mapping.items() if f != IGNORE}
+    kept = [*ignored_of(mapping), *(h for h in headers if h)]
+    if kept:
+        out[IGNORE] = IGNORE_SEP.join(dict.fromkeys(kept))
     return out
 
 
@@ -161,12 +187,14 @@ def header_row(rows: Sequence[Sequence[str]], mapping: Mapping[str, str]) -> int
     """Index of the header among the first rows: the first naming a mapped header or an
     identifier field, else the first naming any field, else the first non-empty row."""
 
+    mapped = {f: h for f, h in mapping.items() if f != IGNORE}
+
     def fields(row: Sequence[str]) -> set[str]:
-        found = {f for f, h in mapping.items() if _find_mapped(h, row) is not None}
+        found = {f for f, h in mapped.items() if _find_mapped(h, row) is not None}
         return found | {hit[0] for h in row if h and (hit := _recognise_one(h))}
 
     named = [fields(row) for row in rows]
-    wanted = {*mapping, *IDENTIFIER_FIELDS}
+    wanted = {*mapped, *IDENTIFIER_FIELDS}
     for at in (
         next((i for i, got in enumerate(named) if got & wanted), None),
         next((i for i, got in enumerate(named) if got), None),
@@ -186,8 +214,11 @@ def recognise(
     identifier column (description, CAS, SMILES) is found.
     """
     shown = ", ".join(repr(h) for h in headers if h) or "(none)"
+    unread = {i for h in ignored_of(mapping) if (i := _find_mapped(h, headers)) is not None}
     indices: dict[str, int] = {}
     for field, header in mapping.items():
+        if field == IGNORE:
+            continue
         idx = _find_mapped(header, headers)
         if idx is None:
             raise ManifestError(
@@ -200,7 +231,10 @@ def recognise(
     candidates = sorted(
         (hit[1], i, hit[0], hit[2])
         for i, h in enumerate(headers)
-        if h and i not in indices.values() and (hit := _recognise_one(h)) is not None
+        if h
+        and i not in indices.values()
+        and i not in unread
+        and (hit := _recognise_one(h)) is not None
     )
     unit_hint = ""
     for _rank, i, field, hint in candidates:
@@ -208,12 +242,14 @@ def recognise(
             indices[field] = i
             unit_hint = hint if field == "quantity" else unit_hint
     if not any(f in indices for f in IDENTIFIER_FIELDS):
-        raise ManifestError(
+        raise ColumnsNotRecognised(
             "no column for the goods description, CAS number, SMILES or InChI was recognised; the "
             f"headers found are: {shown}. Name the column with --map description=<header> "
             "(or cas=<header>)",
             path=where,
             line=line,
+            headers=tuple(headers),
+            columns={f: headers[i] for f, i in sorted(indices.items(), key=lambda kv: kv[1])},
         )
     columns = {f: headers[i] for f, i in sorted(indices.items(), key=lambda kv: kv[1])}
     used = set(indices.values())

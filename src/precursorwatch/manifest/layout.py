@@ -50,17 +50,10 @@ def detect_layout(
     identifier column, or ``mapping`` names an unknown field or a missing header.
     """
     checked = check_mapping(mapping)
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-    except OSError as exc:
-        raise ManifestError(
-            f"cannot be opened ({exc.strerror}); check the path", path=where
-        ) from None
-    suffix = Path(where).suffix.lower()
-    if suffix in (".xlsx", ".xlsm") or magic == b"PK\x03\x04":
+    if is_xlsx(path, where):
         return sheet_layout(path, where, checked)
-    return _text_layout(path, where, checked, tab=suffix in (".tsv", ".tab")), None
+    tab = Path(where).suffix.lower() in (".tsv", ".tab")
+    return _text_layout(path, where, checked, tab=tab), None
 
 
 def _detect_encoding(sample: bytes, whole: bool) -> tuple[str, int]:
@@ -221,3 +214,16 @@ def _layout_for_encoding(
         header_line=line,
         **scan._asdict(),
     )
+
+
+def is_xlsx(path: Path, where: str) -> bool:
+    """Whether the manifest at ``path`` is a workbook (by its name ``where`` or its zip
+    magic bytes). Raises ManifestError when it cannot be opened."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise ManifestError(
+            f"cannot be opened ({exc.strerror}); check the path", path=where
+        ) from None
+    return Path(where).suffix.lower() in (".xlsx", ".xlsm") or magic == b"PK\x03\x04"

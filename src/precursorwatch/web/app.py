@@ -23,6 +23,7 @@ from precursorwatch.web import (
     pages,
     pages_find,
     pages_jobs,
+    pages_upload,
     routes_consignees,
     routes_decisions,
     routes_delete,
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(routes_substances.router)
     app.include_router(routes_consignees.router)
     app.include_router(pages.router)
+    app.include_router(pages_upload.router)
     app.include_router(pages_jobs.router)
     app.include_router(pages_find.router)
     app.mount("/static", StaticFiles(directory=str(TEMPLATES_DIR.parent / "static")), "static")

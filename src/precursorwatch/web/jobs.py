@@ -25,6 +25,7 @@ import logging
 import shutil
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -50,11 +51,17 @@ CANCEL_WAIT_S = 30.0
 
 
 def start(
-    state: AppState, key: ApiKeyInfo, path: Path, name: str, as_of: date | None = None
+    state: AppState,
+    key: ApiKeyInfo,
+    path: Path,
+    name: str,
+    as_of: date | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> Job:
     """Start screening the saved upload ``path`` as ``key`` against the lists as they applied
-    on ``as_of`` (default today); the job owns (and removes) ``path.parent``. Call from the
-    server's event loop."""
+    on ``as_of`` (default today), its columns read with ``mapping`` (field -> header, as
+    ``--map``); the job owns (and removes) ``path.parent``. Call from the server's event
+    loop."""
     job = Job(
         screening_id=uuid.uuid4().hex,
         key_id=key.key_id,
@@ -63,7 +70,7 @@ def start(
         created_at=datetime.now(UTC),
     )
     state.jobs.add(job)
-    job.task = asyncio.get_running_loop().create_task(_run(state, key, job, path, as_of))
+    job.task = asyncio.get_running_loop().create_task(_run(state, key, job, path, as_of, mapping))
     return job
 
 
@@ -102,7 +109,12 @@ async def cancel(state: AppState, key: ApiKeyInfo, screening_id: str) -> Job | N
 
 
 async def _run(
-    state: AppState, key: ApiKeyInfo, job: Job, path: Path, as_of: date | None = None
+    state: AppState,
+    key: ApiKeyInfo,
+    job: Job,
+    path: Path,
+    as_of: date | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> None:
     """Screen the job's upload and record how it ended."""
     try:
@@ -114,6 +126,7 @@ async def _run(
             progress=job.progress,
             screening_id=job.screening_id,
             **work.as_of_job(as_of),
+            **_mapping_job(mapping),
         )
         job.progress.finish()
         job.status = COMPLETE
@@ -150,13 +163,35 @@ async def upload(
     job (the job, already running). Raises InputError (not csv/tsv/xlsx), TooLargeError or,
     for a screening waited for, ManifestError."""
     path, name = await work.receive_upload(state, source, filename)
+    return await screen_received(state, key, path, name, as_of)
+
+
+async def screen_received(
+    state: AppState,
+    key: ApiKeyInfo,
+    path: Path,
+    name: str,
+    as_of: date | None = None,
+    mapping: Mapping[str, str] | None = None,
+) -> ScreeningSummary | Job:
+    """Screen a saved upload (``path``, whose directory this removes) as :func:`upload`
+    does, its columns read with ``mapping`` (field -> header, as the CLI's ``--map``): while
+    the caller waits, or over ``job_upload_bytes`` as a job. Raises ManifestError for a
+    screening waited for."""
     limit = state.settings.job_upload_bytes
     if limit and path.stat().st_size > limit:
-        return start(state, key, path, name, as_of)
+        return start(state, key, path, name, as_of, mapping)
     try:
-        return await work.screen_saved(state, key, path, name, **work.as_of_job(as_of))
+        return await work.screen_saved(
+            state, key, path, name, **work.as_of_job(as_of), **_mapping_job(mapping)
+        )
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def _mapping_job(mapping: Mapping[str, str] | None) -> dict[str, dict[str, str]]:
+    """A bulk job's argument for the columns named by hand (none: recognised by name)."""
+    return {"mapping": dict(mapping)} if mapping else {}
 
 
 async def cancel_for(state: AppState, key: ApiKeyInfo, screening_id: str) -> Job:

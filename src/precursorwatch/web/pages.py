@@ -12,18 +12,17 @@ import secrets
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from precursorwatch.errors import PrecursorWatchError, QueryError
-from precursorwatch.run.asof import law_day_text, read_as_of
+from precursorwatch.errors import QueryError
+from precursorwatch.run.asof import law_day_text
 from precursorwatch.store import ApiKeyInfo
 from precursorwatch.store.page_sessions import PageSession
 from precursorwatch.web import jobs, work
 from precursorwatch.web.consignees import screening_alerts_for
 from precursorwatch.web.depict import inline_svg, substance_svg
 from precursorwatch.web.deps import StateDep, client_address, key_of_id, key_of_secret
-from precursorwatch.web.errors import status_of
 from precursorwatch.web.ratelimit import TOO_MANY_FAILURES
 from precursorwatch.web.report_html import get_templates
 from precursorwatch.web.results_page import deferred_alerts, results_view
@@ -161,29 +160,7 @@ def upload_form(request: Request, state: StateDep) -> Response:
     return _page(request, "upload.html", {"visitor": visitor, "message": "", "as_of": ""})
 
 
-@router.post("/upload")
-async def upload(
-    request: Request,
-    state: StateDep,
-    file: Annotated[UploadFile, File()],
-    csrf: Annotated[str, Form()] = "",
-    as_of: Annotated[str, Form()] = "",
-) -> Response:
-    """Screen the uploaded manifest (as the law stood on the day asked for, default today),
-    then show its results."""
-    visitor = await anyio.to_thread.run_sync(_visitor, request, state)
-    if visitor is None:
-        return _to_signin()
-    if not _csrf_ok(visitor, csrf):
-        return _error(request, visitor, 403, "the form expired: reload the page and try again")
-    try:  # a big file becomes a job: its page shows the progress
-        day = read_as_of(as_of, "the day of the law")
-        done = await jobs.upload(state, visitor.key, file.file, file.filename or "", day)
-    except PrecursorWatchError as exc:
-        status, _ = status_of(exc)
-        shown = {"visitor": visitor, "message": str(exc), "as_of": as_of[:40]}
-        return _page(request, "upload.html", shown, status)
-    return RedirectResponse(f"/screenings/{done.screening_id}", status_code=303)
+# POST /upload and the choice of columns: web/pages_upload.py
 
 
 @router.get("/screenings/{screening_id}")

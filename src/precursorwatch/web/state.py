@@ -52,9 +52,11 @@ class AppState:
 
         self.limits = RateLimits(settings)
         self._lanes: Lanes | None = None
+        from precursorwatch.web.held_uploads import HeldUploads
         from precursorwatch.web.job_registry import Jobs
 
         self.jobs = Jobs()  # big uploads being screened in the background
+        self.held = HeldUploads()  # uploads waiting for the officer to name their columns
 
     @property
     def store(self) -> Store:

@@ -95,6 +95,7 @@ def _upload(
                 path,
                 store=store,
                 screener=screener,
+                mapping=args.get("mapping") or None,
                 actor=args["key_name"],
                 input_name=args["name"],
                 keep_results=False,

@@ -221,6 +221,32 @@ def test_one_error_shape_everywhere(env: Env, tmp_path: Path) -> None:
     assert "100" in assert_error(too_big, 413)["message"]
 
 
+def test_upload_names_unrecognised_columns_with_map(env: Env) -> None:
+    german = "Artikel,Stoffnummer,Menge,Bemerkung\nEssigsaeureanhydrid,108-24-7,200,zerbrechlich\n"
+    files = {"file": ("bestellung.csv", german.encode(), "text/csv")}
+    # without a map no identifier column is recognised: a 422 naming the headers
+    refused = env.client.post("/v1/screenings", files=files, headers=env.auth)
+    assert "Stoffnummer" in assert_error(refused, 422)["message"]
+    mapped = env.client.post(
+        "/v1/screenings",
+        files=files,
+        data={"map": ["description=Artikel", "cas=Stoffnummer", "quantity=Menge"]},
+        headers=env.auth,
+    )
+    assert mapped.status_code == 201, mapped.text
+    sid = mapped.json()["screening_id"]
+    (line,) = env.client.get(f"/v1/screenings/{sid}", headers=env.auth).json()["lines"]
+    assert line["matched_key"] == "acetic-anhydride" and line["flagged"]
+    bad = env.client.post(
+        "/v1/screenings", files=files, data={"map": ["colour=Artikel"]}, headers=env.auth
+    )
+    assert "colour" in assert_error(bad, 422)["message"]
+    missing = env.client.post(
+        "/v1/screenings", files=files, data={"map": ["description=Nope"]}, headers=env.auth
+    )
+    assert "Nope" in assert_error(missing, 422)["message"]
+
+
 def test_openapi_is_the_committed_document() -> None:
     committed = json.loads((ROOT / "api" / "openapi.json").read_text(encoding="utf-8"))
     assert create_app().openapi() == committed

@@ -156,14 +156,20 @@ async def _run(
 
 
 async def upload(
-    state: AppState, key: ApiKeyInfo, source: BinaryIO, filename: str, as_of: date | None = None
+    state: AppState,
+    key: ApiKeyInfo,
+    source: BinaryIO,
+    filename: str,
+    as_of: date | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> ScreeningSummary | Job:
     """Save an upload, then screen it (against the lists as they applied on ``as_of``,
-    default today) while the caller waits (its summary) or, over ``job_upload_bytes``, as a
-    job (the job, already running). Raises InputError (not csv/tsv/xlsx), TooLargeError or,
-    for a screening waited for, ManifestError."""
+    default today; its columns read with ``mapping`` when given) while the caller waits (its
+    summary) or, over ``job_upload_bytes``, as a job (the job, already running). Raises
+    InputError (not csv/tsv/xlsx), TooLargeError or, for a screening waited for,
+    ManifestError."""
     path, name = await work.receive_upload(state, source, filename)
-    return await screen_received(state, key, path, name, as_of)
+    return await screen_received(state, key, path, name, as_of, mapping)
 
 
 async def screen_received(

@@ -19,6 +19,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
+from precursorwatch.manifest.headers import parse_mapping
 from precursorwatch.run.asof import read_as_of
 from precursorwatch.store import ApiKeyInfo, ScreeningSummary
 from precursorwatch.web import jobs, line_pages, work
@@ -102,17 +103,29 @@ async def upload_manifest(
             "today). Another form is a 422 naming as_of."
         ),
     ] = None,
+    column_map: Annotated[
+        list[str] | None,
+        Form(
+            alias="map",
+            description="Which column holds which field, `field=Header`, once per field "
+            "(as the CLI's --map; `ignore=Header` leaves a column unread). Without it the "
+            "columns are recognised by their names.",
+        ),
+    ] = None,
 ) -> UploadResponse | JSONResponse:
     """Upload a manifest; it is screened and stored as `precursorwatch screen` would.
 
     The form field `as_of` (YYYY-MM-DD, default today) applies the lists as they stood that
-    day. Returns the screening's id and its counts (201); fetch the lines or a report with it. A
-    file over the server's `job_upload_bytes` (2 MB by default) is answered at once (202)
-    with the id and `status` running: `GET /v1/screenings/{id}` shows its progress until it
-    is complete, and `POST /v1/screenings/{id}/cancel` stops it.
+    day; `map` (repeated, `field=Header`) names columns whose headers are not recognised, as
+    the CLI's `--map` does (an unknown field or a missing header is a 422). Returns the
+    screening's id and its counts (201); fetch the lines or a report with it. A file over the
+    server's `job_upload_bytes` (2 MB by default) is answered at once (202) with the id and
+    `status` running: `GET /v1/screenings/{id}` shows its progress until it is complete, and
+    `POST /v1/screenings/{id}/cancel` stops it.
     """
     day = read_as_of(as_of)
-    done = await jobs.upload(state, key, file.file, file.filename or "", day)
+    mapping = parse_mapping(column_map or [])
+    done = await jobs.upload(state, key, file.file, file.filename or "", day, mapping)
     if isinstance(done, jobs.Job):
         return JSONResponse(
             done.status_json(),

@@ -42,20 +42,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
+from served import HOST, ServedProcess, cas_with_check, cli_command
 
 ROOT = Path(__file__).resolve().parents[1]
-HOST = "127.0.0.1"
 
 
 # --- the made-up confidential list ------------------------------------------------------------
-
-
-def cas_with_check(body: str) -> str:
-    """A CAS number ``body``-check digit (the check digit computed)."""
-    digits = body.replace("-", "")
-    check = sum(int(d) * (i + 1) for i, d in enumerate(reversed(digits))) % 10
-    return f"{digits[:-2]}-{digits[-2:]}-{check}"
 
 
 SECRET_CODE = "SECRET-RT"
@@ -120,53 +112,26 @@ def secret_list_yaml(
 # --- the server -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """``precursorwatch serve`` in a process group of its own, with a memory guard."""
+class Server(ServedProcess):
+    """``precursorwatch serve`` (:class:`ServedProcess`) with a memory guard: a thread that
+    kills the server's process group past ``kill_mb`` (and records the peak)."""
 
     def __init__(self, env: dict[str, str], log: Path, kill_mb: float) -> None:
-        self.env, self.log, self.kill_mb = env, log, kill_mb
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(env, log, start_within=90.0)
+        self.kill_mb = kill_mb
         self.peak_mb = 0.0
         self.killed_by_guard = False
         self._stop_guard = threading.Event()
         self._guard: threading.Thread | None = None
 
-    @property
-    def base(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
     def start(self) -> None:
-        """Start the server and wait (at most 90 s) until /healthz answers."""
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [*cli_command(), "serve", "--host", HOST, "--port", str(self.port)],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        """Start the server with its guard, wait until /healthz answers, then until it idles."""
         self.killed_by_guard = False
         self._stop_guard.clear()
         self._guard = threading.Thread(target=self._watch, daemon=True)
         self._guard.start()
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited at start: see {self.log}")
-            with suppress(httpx.HTTPError):
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    self.settle()
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"the server did not answer /healthz within 90 s: see {self.log}")
+        super().start()
+        self.settle()
 
     def settle(self, limit: float = 40.0) -> None:
         """Wait (at most ``limit`` s) until the server is idle: a server warms up after it
@@ -178,29 +143,6 @@ class Server:
             if self.cpu_s() - before < 0.1:
                 return
 
-    def processes(self) -> list[psutil.Process]:
-        if self.proc is None or self.proc.poll() is not None:
-            return []
-        with suppress(psutil.Error):
-            main = psutil.Process(self.proc.pid)
-            return [main, *main.children(recursive=True)]
-        return []
-
-    def rss_mb(self) -> float:
-        total = 0
-        for p in self.processes():
-            with suppress(psutil.Error):
-                total += p.memory_info().rss
-        return total / 1e6
-
-    def cpu_s(self) -> float:
-        total = 0.0
-        for p in self.processes():
-            with suppress(psutil.Error):
-                t = p.cpu_times()
-                total += t.user + t.system
-        return total
-
     def _watch(self) -> None:
         while not self._stop_guard.wait(0.1):
             rss = self.rss_mb()
@@ -210,45 +152,14 @@ class Server:
                 with suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
 
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def healthy(self, within: float = 2.0) -> bool:
-        """Alive and answering /healthz within ``within`` seconds."""
-        if not self.alive():
-            return False
-        try:
-            return httpx.get(self.base + "/healthz", timeout=within).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     def stop(self, sig: int = signal.SIGTERM, wait: float = 12.0) -> float:
-        """Signal the server; seconds until it exited (``inf`` when it had to be killed)."""
+        """Stop the guard, then the server (:meth:`ServedProcess.stop`)."""
         self._stop_guard.set()
-        if self.proc is None or self.proc.poll() is not None:
-            return 0.0
-        t0 = time.monotonic()
-        with suppress(ProcessLookupError):
-            os.kill(self.proc.pid, sig)
-        try:
-            self.proc.wait(wait)
-            took = time.monotonic() - t0
-        except subprocess.TimeoutExpired:
-            took = float("inf")
-        with suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with suppress(subprocess.TimeoutExpired):
-            self.proc.wait(10)
-        return took
+        return super().stop(sig, wait)
 
     def restart(self) -> None:
         self.stop(signal.SIGKILL, wait=5)
         self.start()
-
-
-def cli_command() -> list[str]:
-    """The CLI, run by this interpreter (``--src`` reaches it through PYTHONPATH)."""
-    return [sys.executable, "-c", "from precursorwatch.cli import main; main()"]
 
 
 # --- the run's context ------------------------------------------------------------------------

@@ -11,28 +11,25 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 
-HOST = "127.0.0.1"
-CLI = [sys.executable, "-c", "from precursorwatch.cli import main; main()"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from served import HOST, ServedProcess, cli_command, free_port
 
+# what the security tests take from here too
+from served import cas_with_check as cas_with_check
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+CLI = cli_command()
 
 
 @contextmanager
@@ -58,27 +55,28 @@ def serve_in_thread(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def cas_with_check(body: str) -> str:
-    """A valid CAS number made of ``body`` and its check digit."""
-    digits = body.replace("-", "")
-    check = sum(int(d) * (i + 1) for i, d in enumerate(reversed(digits))) % 10
-    return f"{digits[:-2]}-{digits[-2:]}-{check}"
-
-
 @dataclass
 class Live:
     """A running server and what the tests need of it."""
 
     tmp: Path
     env: dict[str, str]
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
+    server: ServedProcess | None = None
     secrets: dict[str, str] = field(default_factory=dict)
     key_ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return self.running.base
+
+    @property
+    def port(self) -> int:
+        return self.running.port
+
+    @property
+    def running(self) -> ServedProcess:
+        assert self.server is not None, "the server was not started"
+        return self.server
 
     @property
     def db_path(self) -> Path:
@@ -98,63 +96,18 @@ class Live:
         return done
 
     def start(self) -> None:
-        self.port = free_port()
-        log = (self.tmp / "server.log").open("ab")
-        self.proc = subprocess.Popen(
-            [*CLI, "serve", "--host", HOST, "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (self.tmp / "server.log").read_text()[-2000:]
-            with suppress(httpx.HTTPError):
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError("the server did not start")
+        self.server = ServedProcess(self.env, self.tmp / "server.log")
+        self.server.start()
 
     def stop(self, sig: int = signal.SIGTERM, wait: float = 15) -> float:
         """Signal the server; seconds until it exited (inf when it had to be killed)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return 0.0
-        t0 = time.monotonic()
-        os.kill(self.proc.pid, sig)
-        try:
-            self.proc.wait(wait)
-            took = time.monotonic() - t0
-        except subprocess.TimeoutExpired:
-            took = float("inf")
-        with suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with suppress(subprocess.TimeoutExpired):
-            self.proc.wait(10)
-        return took
-
-    def processes(self) -> list[psutil.Process]:
-        if self.proc is None or self.proc.poll() is not None:
-            return []
-        with suppress(psutil.Error):
-            main = psutil.Process(self.proc.pid)
-            return [main, *main.children(recursive=True)]
-        return []
+        return self.server.stop(sig, wait) if self.server is not None else 0.0
 
     def rss_mb(self) -> float:
-        total = 0
-        for p in self.processes():
-            with suppress(psutil.Error):
-                total += p.memory_info().rss
-        return total / 1e6
+        return self.running.rss_mb()
 
     def cpu_s(self) -> float:
-        total = 0.0
-        for p in self.processes():
-            with suppress(psutil.Error):
-                t = p.cpu_times()
-                total += t.user + t.system
-        return total
+        return self.running.cpu_s()
 
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.secrets[who]}"} if who in self.secrets else {}

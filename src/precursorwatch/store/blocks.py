@@ -158,19 +158,45 @@ def encode_block(columns: Mapping[str, Any]) -> bytes:
     return table_bytes(block_table(columns))
 
 
-def decode_block(data: bytes, fmt: str) -> dict[str, list[Any]]:
-    """Every column of a block (:data:`COLUMN_TYPES`) as a Python list. Raises StoreError for
-    an unknown format."""
+def block_arrow(data: bytes, fmt: str) -> Any:
+    """The Arrow table of a stored block, with the columns it was written with (one left out
+    reads as :func:`column_values` says). Raises StoreError for an unknown format."""
     if fmt != BLOCK_FORMAT:
         raise StoreError(
             f"a screening block is in format {fmt!r}, which this precursorwatch cannot read: "
             "upgrade precursorwatch"
         )
-    table = ipc.open_stream(pa.py_buffer(data)).read_all()
-    found = {name: _values(table.column(name)) for name in table.column_names}
-    n = table.num_rows
-    nulls, empty = [None] * n, [""] * n
-    return {name: found.get(name, empty if name in TEXT_FIELDS else nulls) for name in COLUMN_TYPES}
+    return ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def decode_block(data: bytes, fmt: str) -> dict[str, list[Any]]:
+    """Every column of a block (:data:`COLUMN_TYPES`) as a Python list. Raises StoreError for
+    an unknown format."""
+    table = block_arrow(data, fmt)
+    return {name: column_values(table, name) for name in COLUMN_TYPES}
+
+
+def column_values(table: Any, name: str) -> list[Any]:
+    """Column ``name`` of a block's Arrow ``table`` as a list: a column left out (nulls only,
+    or a text field '' on every line) reads as that."""
+    if name not in table.column_names:
+        return [("" if name in TEXT_FIELDS else None)] * table.num_rows
+    return _values(table.column(name))
+
+
+def shown_line_ids(columns: Mapping[str, Sequence[Any]], first_position: int) -> list[str]:
+    """The line id each line's result carries (what reports show and decisions are recorded
+    against): its own result line id, else its declared line id, else its row number.
+    ``columns`` holds at least ``row``, ``line_id`` and ``result_line_id`` of one block."""
+    rows, ids, result_ids = columns["row"], columns["line_id"], columns["result_line_id"]
+    out = []
+    for i, own in enumerate(result_ids):
+        if own is not None:
+            out.append(own)
+            continue
+        row = rows[i] if rows[i] is not None else first_position + i + 1
+        out.append(ids[i] or str(row))
+    return out
 
 
 def _values(column: Any) -> list[Any]:

@@ -18,18 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.ipc as ipc  # type: ignore[import-untyped]
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from precursorwatch.errors import InputError, QueryError
 from precursorwatch.store.audit import acting_key, record_audit
-from precursorwatch.store.blocks import BLOCK_FORMAT, decode_block
+from precursorwatch.store.blocks import block_arrow, column_values, shown_line_ids
+from precursorwatch.store.screenings import block_data, block_rows
 from precursorwatch.store.tables import (
     line_decision,
     screening,
-    screening_block,
     screening_result,
     utcnow,
 )
@@ -75,26 +73,10 @@ def check_decision(decision: str, comment: str) -> None:
         )
 
 
-_ID_COLUMNS = ("row", "line_id", "result_line_id", "result")
-
-
-def _id_columns(data: bytes, fmt: str) -> dict[str, list[Any]]:
-    """The columns of a block that name its lines and their results, and only those (the
-    descriptions and other texts are not decoded)."""
-    if fmt != BLOCK_FORMAT:
-        every = decode_block(data, fmt)  # raises StoreError naming a format it cannot read
-        return {name: every[name] for name in _ID_COLUMNS}
-    table = ipc.open_stream(pa.py_buffer(data)).read_all()
-    nulls = [None] * table.num_rows
-    return {
-        name: table.column(name).to_pylist() if name in table.column_names else nulls
-        for name in _ID_COLUMNS
-    }
-
-
 def _line_flagged(session: Session, screening_id: str, line_id: str) -> bool | None:
     """Whether the screening's line ``line_id`` was flagged (any line of that id, should the
-    id repeat); None when the screening has no such line. Reads one block at a time."""
+    id repeat); None when the screening has no such line. Reads one block at a time, and of
+    it only the columns that name its lines and their results."""
     flagged = {
         r.result_no: r.flagged
         for r in session.execute(
@@ -103,26 +85,13 @@ def _line_flagged(session: Session, screening_id: str, line_id: str) -> bool | N
             )
         )
     }
-    sb = screening_block.c
-    blocks = session.execute(
-        select(sb.block_no, sb.first_position, sb.format)
-        .where(sb.screening_id == screening_id)
-        .order_by(sb.block_no)
-    ).all()
     found: bool | None = None
-    for number, first, fmt in blocks:
-        data = session.execute(
-            select(sb.data).where(sb.screening_id == screening_id, sb.block_no == number)
-        ).scalar_one()
-        cols = _id_columns(bytes(data), fmt)
-        rows, ids, own_ids = cols["row"], cols["line_id"], cols["result_line_id"]
-        for i, result_no in enumerate(cols["result"]):
-            if own_ids[i] is not None:
-                shown = own_ids[i]
-            else:
-                row = rows[i] if rows[i] is not None else first + i + 1
-                shown = ids[i] if ids[i] not in (None, "") else str(row)
-            if shown == line_id:
+    for block in block_rows(session, screening_id):
+        table = block_arrow(block_data(session, screening_id, block.block_no), block.format)
+        cols = {c: column_values(table, c) for c in ("row", "line_id", "result_line_id")}
+        shown = shown_line_ids(cols, block.first_position)
+        for result_no, this in zip(column_values(table, "result"), shown, strict=True):
+            if this == line_id:
                 if flagged.get(result_no, False):
                     return True
                 found = False

@@ -26,26 +26,24 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.ipc as ipc  # type: ignore[import-untyped]
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from precursorwatch.models import DeclarationLine, LineResult
 from precursorwatch.store.blocks import (
-    BLOCK_FORMAT,
     COLUMN_TYPES,
-    TEXT_FIELDS,
-    _values,
-    decode_block,
+    block_arrow,
+    column_values,
     lines_of,
     result_template,
+    shown_line_ids,
 )
+from precursorwatch.store.decisions import DECISIONS
 from precursorwatch.store.records import ScreeningSummary
-from precursorwatch.store.screenings import _summary
+from precursorwatch.store.screenings import _summary, block_data, block_rows
 from precursorwatch.store.tables import (
     line_decision,
     screening,
-    screening_block,
     screening_owner,
     screening_result,
 )
@@ -55,9 +53,9 @@ RISK_RANK: dict[str, int] = {"high": 0, "medium": 1, "low": 2, "none": 3}
 #: How a screening's lines may be sorted: by risk, most severe first (flagged lines first,
 #: input order within a tier); by risk, least severe first; in input order.
 SORTS: tuple[str, ...] = ("risk", "risk-asc", "input")
-#: The decisions an officer records (the decisions API), and the two filters on their
-#: absence: ``undecided`` (no decision) and ``open`` (flagged and no decision).
-DECISIONS: tuple[str, ...] = ("cleared", "inspect", "detained", "referred")
+#: The decisions an officer records (:data:`~precursorwatch.store.decisions.DECISIONS`), and
+#: the two filters on their absence: ``undecided`` (no decision) and ``open`` (flagged and no
+#: decision).
 DECISION_FILTERS: tuple[str, ...] = (*DECISIONS, "undecided", "open")
 #: Bounds of a page: screenings in a list, lines in a screening's page.
 MAX_SCREENINGS_PAGE = 200
@@ -65,6 +63,9 @@ MAX_LINES_PAGE = 1_000
 #: A screening of at most this many blocks keeps them decoded while a page is read (one
 #: block holds up to 200,000 lines), so the page's lines are not decoded twice.
 _KEEP_BLOCKS = 2
+
+#: The columns of a block that name its lines (:func:`shown_line_ids`).
+_ID_COLUMNS = ("row", "line_id", "result_line_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,52 +258,6 @@ def _facts(session: Session, screening_id: str, where: LineFilter) -> _Facts:
     return _Facts(rank, flagged, keep)
 
 
-def _read_table(data: bytes, fmt: str) -> Any:
-    if fmt != BLOCK_FORMAT:
-        decode_block(data, fmt)  # raises StoreError naming the unknown format
-    return ipc.open_stream(pa.py_buffer(data)).read_all()
-
-
-def _column(table: Any, name: str, n: int) -> list[Any]:
-    if name not in table.column_names:
-        return [("" if name in TEXT_FIELDS else None)] * n
-    return _values(table.column(name))
-
-
-def _shown_ids(table: Any, first: int) -> list[str]:
-    """The result line id of every line of a block (what decisions are recorded against)."""
-    n = table.num_rows
-    rows, ids = _column(table, "row", n), _column(table, "line_id", n)
-    result_ids = _column(table, "result_line_id", n)
-    out = []
-    for i in range(n):
-        if result_ids[i] is not None:
-            out.append(result_ids[i])
-            continue
-        row = rows[i] if rows[i] is not None else first + i + 1
-        out.append(ids[i] or str(row))
-    return out
-
-
-def _blocks(session: Session, screening_id: str) -> list[Any]:
-    sb = screening_block.c
-    return list(
-        session.execute(
-            select(sb.block_no, sb.first_position, sb.line_count, sb.format)
-            .where(sb.screening_id == screening_id)
-            .order_by(sb.block_no)
-        ).all()
-    )
-
-
-def _block_data(session: Session, screening_id: str, block_no: int) -> bytes:
-    sb = screening_block.c
-    data = session.execute(
-        select(sb.data).where(sb.screening_id == screening_id, sb.block_no == block_no)
-    ).scalar_one()
-    return bytes(data)
-
-
 def _decision_mask(
     ids: Sequence[str], flagged: Any, decisions: Mapping[str, str], wanted: frozenset[str]
 ) -> Any:
@@ -335,17 +290,19 @@ def line_page(
     offset, limit = max(0, offset), max(0, min(limit, MAX_LINES_PAGE))
     facts = _facts(session, screening_id, where)
     decisions = decisions_of(session=session, screening_id=screening_id)
-    blocks = _blocks(session, screening_id)
+    blocks = block_rows(session, screening_id)
     numbers_parts, mask_parts = [], []
     kept: dict[int, Any] = {}  # the decoded blocks, when few, for the page's lines
     for block in blocks:
-        table = _read_table(_block_data(session, screening_id, block.block_no), block.format)
+        table = block_arrow(block_data(session, screening_id, block.block_no), block.format)
         if len(blocks) <= _KEEP_BLOCKS:
             kept[block.block_no] = table
         numbers = table.column("result").to_numpy().astype(np.int64)
         mask = facts.keep[numbers] if where.filtered else np.ones(len(numbers), dtype=bool)
         if where.decisions:
-            ids = _shown_ids(table, block.first_position)
+            ids = shown_line_ids(
+                {c: column_values(table, c) for c in _ID_COLUMNS}, block.first_position
+            )
             mask &= _decision_mask(ids, facts.flagged[numbers], decisions, where.decisions)
         numbers_parts.append(numbers)
         mask_parts.append(mask)
@@ -386,7 +343,7 @@ def _lines_at(
         block = blocks[index]
         table = (kept or {}).get(block.block_no)
         if table is None:
-            table = _read_table(_block_data(session, screening_id, block.block_no), block.format)
+            table = block_arrow(block_data(session, screening_id, block.block_no), block.format)
         local = [p - block.first_position for p in wanted]
         part = table.take(pa.array(local, type=pa.int64()))
         columns = _take_columns(part, block.first_position, local)
@@ -402,8 +359,7 @@ def _lines_at(
 def _take_columns(part: Any, first: int, local: Sequence[int]) -> dict[str, list[Any]]:
     """The columns of the lines ``part`` took from a block (at ``local`` positions), their
     row numbers filled in so :func:`lines_of` needs no position."""
-    n = part.num_rows
-    columns = {name: _column(part, name, n) for name in COLUMN_TYPES}
+    columns = {name: column_values(part, name) for name in COLUMN_TYPES}
     columns["row"] = [
         r if r is not None else first + i + 1 for r, i in zip(columns["row"], local, strict=True)
     ]

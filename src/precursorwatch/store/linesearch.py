@@ -26,19 +26,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from precursorwatch.models import DeclarationLine, LineResult
-from precursorwatch.store.blocks import lines_of
+from precursorwatch.store.blocks import block_arrow, lines_of
 from precursorwatch.store.finder import (
     MAX_SCREENINGS_PAGE,
     ListedScreening,
-    _block_data,
-    _blocks,
-    _read_table,
     _take_columns,
     _templates,
     day_end,
     day_start,
     find_screenings,
 )
+from precursorwatch.store.screenings import block_data, block_rows
 from precursorwatch.store.tables import screening, screening_owner, screening_result
 
 #: Bounds of a search: lines returned, screenings read.
@@ -141,10 +139,10 @@ def _found_in(
 ) -> list[tuple[DeclarationLine, LineResult]]:
     """At most ``room`` lines of one screening that the search keeps, in input order."""
     out: list[tuple[DeclarationLine, LineResult]] = []
-    for block in _blocks(session, c.screening_id):
+    for block in block_rows(session, c.screening_id):
         if len(out) >= room:
             break
-        table = _read_table(_block_data(session, c.screening_id, block.block_no), block.format)
+        table = block_arrow(block_data(session, c.screening_id, block.block_no), block.format)
         mask = np.ones(table.num_rows, dtype=bool)
         if numbers is not None:
             results = table.column("result").to_numpy()

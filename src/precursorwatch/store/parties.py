@@ -24,14 +24,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
-import pyarrow.ipc as ipc  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from precursorwatch.store.blocks import BLOCK_FORMAT, TEXT_FIELDS, decode_block
+from precursorwatch.store.blocks import TEXT_FIELDS, block_arrow, shown_line_ids
+from precursorwatch.store.screenings import block_data, block_rows
 from precursorwatch.store.tables import (
     screening,
-    screening_block,
     screening_owner,
     screening_result,
 )
@@ -107,21 +106,13 @@ def _values(table: Any, name: str, rows: Any) -> list[Any]:
 
 
 def _block_columns(
-    data: bytes,
-    fmt: str,
+    table: Any,
     wanted: Callable[[str], bool],
     keep_row: Callable[[str, str, int], bool] | None,
 ) -> tuple[list[int], dict[str, list[Any]]]:
-    """The positions (within the block) of the lines whose consignee is ``wanted`` (and that
-    ``keep_row(description, cas, result number)`` keeps), and their party-line columns."""
-    if fmt != BLOCK_FORMAT:  # an older format: the general reader (it refuses unknown ones)
-        columns = decode_block(data, fmt)
-        keep = [i for i, who in enumerate(columns["consignee"]) if who and wanted(who)]
-        if keep_row is not None:
-            texts, cas, results = columns["description"], columns["cas"], columns["result"]
-            keep = [i for i in keep if keep_row(texts[i] or "", cas[i] or "", results[i])]
-        return keep, {name: [columns[name][i] for i in keep] for name in _COLUMNS}
-    table = ipc.open_stream(pa.py_buffer(data)).read_all()
+    """The positions (within the block's Arrow ``table``) of the lines whose consignee is
+    ``wanted`` (and that ``keep_row(description, cas, result number)`` keeps), and their
+    party-line columns."""
     if "consignee" not in table.column_names:  # no line of the block names one
         return [], {}
     consignee = table.column("consignee")
@@ -175,7 +166,6 @@ def _lines_of(
     wanted: Callable[[str], bool],
     where: Callable[[str, str, str, str], bool] | None,
 ) -> Iterator[PartyLine]:
-    sb = screening_block.c
     verdicts: Mapping[int, _Verdict] | None = None
 
     def keep_row(description: str, cas: str, number: int) -> bool:
@@ -186,33 +176,24 @@ def _lines_of(
         assert where is not None
         return where(description, cas, verdict.risk, verdict.matched_key)
 
-    blocks = session.execute(
-        select(sb.block_no, sb.first_position, sb.format)
-        .where(sb.screening_id == screening_id)
-        .order_by(sb.block_no)
-    ).all()
-    for number, first, fmt in blocks:
-        data = session.execute(
-            select(sb.data).where(sb.screening_id == screening_id, sb.block_no == number)
-        ).scalar_one()
-        positions, cols = _block_columns(
-            bytes(data), fmt, wanted, keep_row if where is not None else None
-        )
+    for block in block_rows(session, screening_id):
+        table = block_arrow(block_data(session, screening_id, block.block_no), block.format)
+        positions, cols = _block_columns(table, wanted, keep_row if where is not None else None)
         if not positions:
             continue
         if verdicts is None:
             verdicts = _verdicts(session, screening_id)
-        for j, position in enumerate(positions):
-            row = cols["row"][j]
-            row = first + position + 1 if row is None else row
-            declared = cols["line_id"][j]
-            shown = (str(row) if declared is None else declared) or str(row)
-            result_id = cols["result_line_id"][j]
+        first = block.first_position
+        cols["row"] = [
+            first + p + 1 if r is None else r for r, p in zip(cols["row"], positions, strict=True)
+        ]
+        shown = shown_line_ids(cols, first)
+        for j in range(len(positions)):
             verdict = verdicts[cols["result"][j]]
             yield PartyLine(
                 screening_id=screening_id,
                 created_at=created_at,
-                line_id=shown if result_id is None else result_id,
+                line_id=shown[j],
                 consignee=cols["consignee"][j] or "",
                 description=cols["description"][j] or "",
                 cas=cols["cas"][j] or "",

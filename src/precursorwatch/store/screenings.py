@@ -94,19 +94,33 @@ def _templates(session: Session, screening_id: str) -> dict[int, LineResult]:
     return {r.result_no: result_template(r.result) for r in rows}
 
 
+def block_rows(session: Session, screening_id: str) -> list[Any]:
+    """A screening's blocks in order, without their data: rows of ``block_no``,
+    ``first_position``, ``line_count`` and ``format``."""
+    sb = screening_block.c
+    return list(
+        session.execute(
+            select(sb.block_no, sb.first_position, sb.line_count, sb.format)
+            .where(sb.screening_id == screening_id)
+            .order_by(sb.block_no)
+        ).all()
+    )
+
+
+def block_data(session: Session, screening_id: str, block_no: int) -> bytes:
+    """The stored bytes of one block (read one at a time: a block holds up to 200,000 lines)."""
+    sb = screening_block.c
+    data = session.execute(
+        select(sb.data).where(sb.screening_id == screening_id, sb.block_no == block_no)
+    ).scalar_one()
+    return bytes(data)
+
+
 def _blocks(session: Session, screening_id: str) -> Iterator[tuple[int, dict[str, list[Any]]]]:
     """A screening's blocks in order, one in memory at a time: (first position, columns)."""
-    sb = screening_block.c
-    numbers = session.execute(
-        select(sb.block_no, sb.first_position, sb.format)
-        .where(sb.screening_id == screening_id)
-        .order_by(sb.block_no)
-    ).all()
-    for number, first, fmt in numbers:
-        data = session.execute(
-            select(sb.data).where(sb.screening_id == screening_id, sb.block_no == number)
-        ).scalar_one()
-        yield first, decode_block(bytes(data), fmt)
+    for block in block_rows(session, screening_id):
+        data = block_data(session, screening_id, block.block_no)
+        yield block.first_position, decode_block(data, block.format)
 
 
 def _lines(session: Session, screening_id: str) -> Iterator[tuple[DeclarationLine, LineResult]]:

@@ -77,6 +77,26 @@ def _csrf_ok(visitor: Visitor, token: str) -> bool:
     return hmac.compare_digest(visitor.session.csrf.encode(), token.encode())
 
 
+#: What a page form with a stale or missing token is answered (403).
+FORM_EXPIRED = "the form expired: reload the page and try again"
+
+
+async def form_visitor(
+    request: Request, state: AppState, csrf: str | None = None
+) -> Visitor | Response:
+    """The signed-in visitor who posted a page form with its valid token (``csrf``; read from
+    the form when not given), or the answer to give instead: the sign-in page for no session,
+    a 403 page for a stale token."""
+    visitor = await anyio.to_thread.run_sync(_visitor, request, state)
+    if visitor is None:
+        return _to_signin()
+    if csrf is None:
+        csrf = str((await request.form()).get("csrf") or "")
+    if not _csrf_ok(visitor, csrf):
+        return _error(request, visitor, 403, FORM_EXPIRED)
+    return visitor
+
+
 def _cookie(response: Response, request: Request, name: str, value: str, path: str = "/") -> None:
     response.set_cookie(
         name,

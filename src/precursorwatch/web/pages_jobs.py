@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
@@ -16,7 +15,7 @@ from precursorwatch.errors import QueryError
 from precursorwatch.web import jobs, work
 from precursorwatch.web.deps import StateDep
 from precursorwatch.web.errors import ApiError
-from precursorwatch.web.pages import _csrf_ok, _error, _to_signin, _visitor
+from precursorwatch.web.pages import _error, _visitor, form_visitor
 from precursorwatch.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
@@ -49,11 +48,9 @@ async def cancel_job(
     request: Request, state: StateDep, screening_id: str, csrf: Annotated[str, Form()] = ""
 ) -> Response:
     """The Cancel button: stop the screening, then show its page (which says so)."""
-    visitor = await anyio.to_thread.run_sync(_visitor, request, state)
-    if visitor is None:
-        return _to_signin()
-    if not _csrf_ok(visitor, csrf):
-        return _error(request, visitor, 403, "the form expired: reload the page and try again")
+    visitor = await form_visitor(request, state, csrf)
+    if isinstance(visitor, Response):
+        return visitor
     try:
         await jobs.cancel_for(state, visitor.key, screening_id)
     except QueryError as exc:

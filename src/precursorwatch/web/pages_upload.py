@@ -29,7 +29,7 @@ from precursorwatch.web import jobs, work
 from precursorwatch.web.deps import StateDep
 from precursorwatch.web.errors import status_of
 from precursorwatch.web.held_uploads import KEEP_S, Held
-from precursorwatch.web.pages import Visitor, _csrf_ok, _error, _page, _to_signin, _visitor
+from precursorwatch.web.pages import Visitor, _error, _page, form_visitor
 from precursorwatch.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
@@ -75,11 +75,9 @@ async def upload(
     """Screen the uploaded manifest (as the law stood on the day asked for, default today),
     then show its results; when its columns cannot be told apart (or ``choose`` is set),
     first ask which column holds what."""
-    visitor = await anyio.to_thread.run_sync(_visitor, request, state)
-    if visitor is None:
-        return _to_signin()
-    if not _csrf_ok(visitor, csrf):
-        return _error(request, visitor, 403, "the form expired: reload the page and try again")
+    visitor = await form_visitor(request, state, csrf)
+    if isinstance(visitor, Response):
+        return visitor
     try:
         day = read_as_of(as_of, "the day of the law")
         path, name = await work.receive_upload(state, file.file, file.filename or "")
@@ -102,12 +100,10 @@ async def upload_columns(request: Request, state: StateDep) -> Response:
     """Screen a held upload with the columns the officer chose (``column-N``: the field of
     the N-th header, or "ignore"); the upload is used up then. A token that is unknown,
     expired, used or another key's is refused (404) the same way."""
-    visitor = await anyio.to_thread.run_sync(_visitor, request, state)
-    if visitor is None:
-        return _to_signin()
+    visitor = await form_visitor(request, state)
+    if isinstance(visitor, Response):
+        return visitor
     form = await request.form()
-    if not _csrf_ok(visitor, str(form.get("csrf") or "")):
-        return _error(request, visitor, 403, "the form expired: reload the page and try again")
     token = str(form.get("token") or "")
     held = await anyio.to_thread.run_sync(state.held.get, token, visitor.key.key_id)
     if held is None:

@@ -97,12 +97,9 @@ async def decide_on_page(
 ) -> Response:
     """The results page's decision form: record it, then back to the page (its filter kept,
     at the line)."""
-    visitor = await anyio.to_thread.run_sync(pages._visitor, request, state)
-    if visitor is None:
-        return pages._to_signin()
-    if not pages._csrf_ok(visitor, csrf):
-        expired = "the form expired: reload the page and try again"
-        return pages._error(request, visitor, 403, expired)
+    visitor = await pages.form_visitor(request, state, csrf)
+    if isinstance(visitor, Response):
+        return visitor
     if visitor.key.role not in TRUSTED_ROLES:
         message = role_message(("officer", "admin"), visitor.key.role)
         return pages._error(request, visitor, 403, message)

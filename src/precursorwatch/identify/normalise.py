@@ -180,7 +180,10 @@ def clean_text(text: str) -> str:
     """
     text = text or ""
     if not text.isascii():
+        # and again after NFKC, which makes some of them (vertical forms: ︹ -> 〔, ︑ -> 、):
+        # cleaning clean text changes nothing
         text = unicodedata.normalize("NFKC", text.translate(_WORLD_PUNCTUATION))
+        text = text.translate(_WORLD_PUNCTUATION)
     text = CONTROL_CHARS.sub("", text)
     return _WHITESPACE.sub(" ", text).strip()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -253,10 +254,13 @@ def test_next_chunk_is_read_and_last_written_while_workers_judge(
     done = stream_screen(three_chunks, screener, sinks=[CsvSink(piped), recorder], chunk_rows=1_000)
     assert piped.getvalue() == serial.getvalue()
     assert done.lines == 3_000
-    # chunk 2 is read while chunk 1 is judged; chunk 1 is written while chunk 2 is judged
-    assert events == [
-        "read 1", "begin", "read 2", "begin", "sink 1", "read 3", "begin", "sink 2", "sink 3",
-    ]  # fmt: skip
+    # chunk 2 is read while chunk 1 is judged; chunk 1 is written (in the sinks' thread) once
+    # chunk 2 is being judged, and each chunk is written after the one before it
+    main = [e for e in events if not e.startswith("sink")]
+    assert main == ["read 1", "begin", "read 2", "begin", "read 3", "begin"]
+    assert [e for e in events if e.startswith("sink")] == ["sink 1", "sink 2", "sink 3"]
+    begins = [n for n, e in enumerate(events) if e == "begin"]
+    assert begins[1] < events.index("sink 1") and begins[2] < events.index("sink 2")
     # the workers judging chunks 2 and 3 were alive while chunks 1 and 2 were written
     assert recorder.children_alive[0] >= 2 and recorder.children_alive[1] >= 2
     assert multiprocessing.active_children() == []
@@ -290,3 +294,33 @@ def test_an_unreadable_later_chunk_comes_after_the_chunks_before_it(
         stream_screen(three_chunks, screener, sinks=[recorder], chunk_rows=1_000)
     assert events == ["read 1", "read 2", "sink 1", "sink 2"]  # nothing read is lost
     assert multiprocessing.active_children() == []
+
+
+def test_a_chunk_is_written_while_the_next_is_read(
+    watchlist, three_chunks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The sinks have a thread of their own: chunk 1's sink waits until chunk 3 has been read,
+    which could never happen if the sinks were called where the chunks are read."""
+    events: list[str] = []
+    _recorded_chunks(monkeypatch, events)
+    third_read = threading.Event()
+
+    class Waiting(_Recorder):
+        def __call__(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
+            if self.seen == 0:
+                self.waited = third_read.wait(timeout=30)
+            super().__call__(chunk, out)
+
+    sink = Waiting(events)
+    screener = Screener(watchlist, use_opsin=False)
+    original = screener.begin_frame
+
+    def begin(df):  # type: ignore[no-untyped-def]
+        if "read 3" in events:
+            third_read.set()
+        return original(df)
+
+    monkeypatch.setattr(screener, "begin_frame", begin)
+    done = stream_screen(three_chunks, screener, sinks=[sink], chunk_rows=1_000)
+    assert sink.waited and done.lines == 3_000
+    assert [e for e in events if e.startswith("sink")] == ["sink 1", "sink 2", "sink 3"]

@@ -279,9 +279,9 @@ def screen_file(
     (:class:`~precursorwatch.run.progress.ScreeningProgress`). ``screening_id`` is the id the
     recorded screening takes (default: a new one), for a caller that answered with it already.
     """
+    # OPSIN's JVMs start when a chunk has new descriptions (Screener._judge_many), not here:
+    # a file judged before needs none, and starting them costs its reading a core for a second
     screener = screener or make_screener(store, workers=default_workers())
-    if isinstance(screener, Screener):
-        screener.warm_up()
     keep = _Keep() if keep_results else None
     recorder = None
     if record:

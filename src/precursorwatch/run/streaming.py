@@ -26,6 +26,8 @@ import importlib
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -48,6 +50,7 @@ __all__ = [
     "PendingResult",
     "ScreeningProgress",
     "Sink",
+    "SinkLane",
     "StoreSink",
     "StreamResult",
     "stream_screen",
@@ -138,8 +141,9 @@ def stream_screen(
             progress.add_read(len(got))
         return got
 
+    lane = SinkLane(sinks, seconds)
     if hasattr(screener, "before_fork"):  # no sink's thread runs while workers are forked
-        screener.before_fork = lambda: _flush(sinks)
+        screener.before_fork = lane.quiesce
     chunk = read()
     pending = screener.begin_frame(chunk) if chunk is not None else None
     following: PendingResult | None = None
@@ -154,13 +158,10 @@ def stream_screen(
                 ahead, failure = None, exc
             pending.wait()
             following = screener.begin_frame(ahead) if ahead is not None else None
-            # this chunk's results are broadcast and written while the next one is judged
+            # this chunk's results are broadcast while the next one is judged, and written
+            # (the sinks' thread) while the next one is read and broadcast
             out = pending.result()
-            for sink in sinks:
-                t0 = time.perf_counter()
-                sink(chunk, out)
-                name = type(sink).__name__
-                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
+            lane.put(chunk, out)
             result.lines += len(out)
             if len(out):
                 result.flagged += int(out["flagged"].sum())
@@ -172,12 +173,14 @@ def stream_screen(
             del out
             chunk, pending, following = ahead, following, None
             _release_freed_memory()
+        lane.wait()
     finally:  # a sink or the reader failed: stop what is still being judged
         for begun in (pending, following):
             if begun is not None:
                 begun.cancel()
         if hasattr(screener, "before_fork"):
             screener.before_fork = None
+        lane.close()
     if failure is not None:
         raise failure
     _flush(sinks)
@@ -195,6 +198,59 @@ def _flush(sinks: Sequence[Sink]) -> None:
         flush = getattr(sink, "flush", None)
         if flush is not None:
             flush()
+
+
+class SinkLane:
+    """The sinks of a streamed screening, called in a thread of their own.
+
+    Each screened chunk is handed to every sink in order, one chunk at a time, while the
+    screening reads and broadcasts the next one: on two cores, writing the report and the
+    record overlaps with reading and broadcasting instead of following them. At most one
+    chunk is in the sinks, so the pipeline holds one chunk more than without the lane. What a
+    sink raises is raised by the next :meth:`put` or by :meth:`wait`.
+    """
+
+    def __init__(self, sinks: Sequence[Sink], seconds: dict[str, float]) -> None:
+        self._sinks = tuple(sinks)
+        self._seconds = seconds
+        self._thread: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
+
+    def put(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
+        """Hand ``chunk`` and its results to the sinks, once the chunk before is in them."""
+        if not self._sinks:
+            return
+        self.wait()
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sinks")
+        self._writing = self._thread.submit(self._write, chunk, out)
+
+    def _write(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
+        for sink in self._sinks:
+            t0 = time.perf_counter()
+            sink(chunk, out)
+            name = type(sink).__name__
+            self._seconds[name] = self._seconds.get(name, 0.0) + time.perf_counter() - t0
+
+    def wait(self) -> None:
+        """Until the chunks handed over are in every sink; raise what a sink raised."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def quiesce(self) -> None:
+        """Until no thread of the lane or of a sink is working (before workers are forked)."""
+        self.wait()
+        _flush(self._sinks)
+
+    def close(self) -> None:
+        """Wait for the chunk in the sinks (its error is not raised: the screening is failing
+        already, or :meth:`wait` raised it) and end the thread."""
+        with suppress(Exception):
+            self.wait()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.shutdown(wait=True)
 
 
 @cache

@@ -190,7 +190,7 @@ def _scored(ident: molecule.Identity, index: object) -> list[str]:
 def test_gate_before_the_transforms_never_drops_evidence() -> None:
     # could_be_evidence may only say no where the transforms find nothing that scores: on the
     # designer cases, the hard negatives and a PubChem sample; and it must say no often
-    # enough to be worth its cost
+    # enough to be worth its cost (two in three, since only terminal oxygens leave the cores)
     index = build_index(load_bundled())
     smiles = [s for _, s, _ in MUST_FLAG] + [s for _, s in MUST_NOT_FLAG]
     smiles += _pubchem_sample(3000, seed=20261202)
@@ -206,7 +206,7 @@ def test_gate_before_the_transforms_never_drops_evidence() -> None:
     for _name, text, _key in MUST_FLAG[3:]:  # the unlisted ones
         ident, _ = molecule.identity(text)
         assert ident is not None and could_be_evidence(ident, index), text
-    assert gated / compared >= 0.2, f"{gated} of {compared} gated"
+    assert gated / compared >= 0.6, f"{gated} of {compared} gated"
 
 
 def test_gate_bounds_size_only_where_no_protecting_group_can_come_off() -> None:

@@ -112,15 +112,17 @@ def may_lose_protecting_group(mol: Chem.Mol) -> bool:
 
 def kept_core(mol: Chem.Mol) -> str:
     """SMARTS of what any product of ``mol`` keeps of it: the largest connected part of its
-    atoms other than oxygen, atoms by element only, bonds of any order.
+    atoms other than terminal oxygens (at most one heavy neighbour), atoms by element only,
+    bonds of any order.
 
-    The transforms make no bond and add no atom except terminal oxygens
-    (``tests/test_transforms.py`` checks each one), so a listed product's own kept core
-    (all its atoms but oxygens, with the bonds between them) is part of the declared
-    molecule: a molecule without it cannot reach that product. ``""`` when ``mol`` has only
-    oxygens.
+    The transforms make no bond and add no atom except oxygens on a carbon
+    (``tests/test_transforms.py`` checks each one), so an added oxygen stays terminal through
+    every later step, and an oxygen between two heavy atoms of a product (an ester's or an
+    anhydride's) was on the declared molecule with those bonds. So a listed product's own
+    kept core is part of the declared molecule: a molecule without it cannot reach that
+    product. ``""`` when ``mol`` has only terminal oxygens.
     """
-    keep = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() != 8]
+    keep = [a.GetIdx() for a in mol.GetAtoms() if not _terminal_oxygen(a)]
     if not keep:
         return ""
     symbols = [f"[#{a.GetAtomicNum()}]" for a in mol.GetAtoms()]
@@ -132,6 +134,13 @@ def kept_core(mol: Chem.Mol) -> str:
         isomericSmiles=False,
     )
     return max(smarts.split("."), key=lambda part: part.count("[#"))
+
+
+def _terminal_oxygen(atom: Chem.Atom) -> bool:
+    """An oxygen with at most one heavy neighbour (=O, -OH, an ion's -O-)."""
+    if atom.GetAtomicNum() != 8:
+        return False
+    return sum(1 for n in atom.GetNeighbors() if n.GetAtomicNum() > 1) <= 1
 
 
 def _largest_organic(mol: Chem.Mol) -> Chem.Mol | None:

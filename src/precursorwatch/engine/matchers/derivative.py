@@ -132,11 +132,11 @@ def could_be_evidence(ident: molecule.Identity, index: ListIndex) -> bool:
     running the transforms (a cheap check that spares many ordinary structures them).
 
     A product scores only if it is a top-category or masked listed substance carrying at least
-    :data:`MEDIUM_SHARE` of the declared parent (protecting groups aside), and a product keeps
-    only atoms but oxygens that the declared parent had (:func:`~precursorwatch.
-    chem_reactions.kept_core`). So the parent must contain such a substance's kept core, have
-    its elements, and, unless a protecting group can come off, be at most ``1 / MEDIUM_SHARE``
-    times its size.
+    :data:`MEDIUM_SHARE` of the declared parent (protecting groups aside), and all but the
+    terminal oxygens of a product, with their bonds, were on the declared parent
+    (:func:`~precursorwatch.chem.reactions.kept_core`). So the parent must contain such a
+    substance's kept core, have its elements, and, unless a protecting group can come off, be
+    at most ``1 / MEDIUM_SHARE`` times its size.
     """
     mol = ident.parent
     most = int(mol.GetNumHeavyAtoms()) * min(HIGH_SHARE, MEDIUM_SHARE)

@@ -324,3 +324,62 @@ def test_a_chunk_is_written_while_the_next_is_read(
     done = stream_screen(three_chunks, screener, sinks=[sink], chunk_rows=1_000)
     assert sink.waited and done.lines == 3_000
     assert [e for e in events if e.startswith("sink")] == ["sink 1", "sink 2", "sink 3"]
+
+
+def test_no_full_collection_while_a_file_is_screened(watchlist, three_chunks: Path) -> None:  # type: ignore[no-untyped-def]
+    """Full collections walk every object alive and find next to nothing: paused while a file
+    is screened (young ones go on), the collector's settings restored after, also on failure."""
+    import gc
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+
+    def sink(chunk: pd.DataFrame, out: pd.DataFrame) -> None:
+        seen.append(gc.get_threshold())
+
+    stream_screen(
+        three_chunks, Screener(watchlist, use_opsin=False), sinks=[sink], chunk_rows=1_000
+    )
+    assert len(seen) == 3
+    assert all(t[:2] == before[:2] and t[2] > 1_000_000 for t in seen)
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError, match="disk full"):
+        stream_screen(
+            three_chunks,
+            Screener(watchlist, use_opsin=False),
+            sinks=[_Recorder([], 2)],
+            chunk_rows=1_000,
+        )
+    assert gc.get_threshold() == before
+
+
+def test_screenings_in_two_threads_share_the_pause() -> None:
+    """The settings come back when the last screening ends, not the first (web jobs)."""
+    import gc
+
+    from precursorwatch.run.streaming import _full_collections_paused
+
+    before = gc.get_threshold()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    during: list[int] = []
+
+    def first() -> None:
+        with _full_collections_paused():
+            first_in.set()
+            second_in.wait(10)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(10)
+        with _full_collections_paused():
+            second_in.set()
+            first_out.wait(10)
+            during.append(gc.get_threshold()[2])
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert during and during[0] > 1_000_000  # still paused after the first one ended
+    assert gc.get_threshold() == before

@@ -22,12 +22,14 @@ the lines read and judged, and can stop the screening between chunks.
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -141,7 +143,27 @@ def stream_screen(
             progress.add_read(len(got))
         return got
 
-    lane = SinkLane(sinks, seconds)
+    with _full_collections_paused():
+        _screen_chunks(screener, read, SinkLane(sinks, seconds), result, on_chunk, progress)
+    _flush(sinks)
+    if progress is not None:
+        progress.finish()
+    for stage, total in screener.timings.items():
+        seconds[stage] = seconds.get(stage, 0.0) + total - before.get(stage, 0.0)
+    result.seconds = dict(seconds)
+    return result
+
+
+def _screen_chunks(
+    screener: FrameScreener,
+    read: Callable[[], pd.DataFrame | None],
+    lane: SinkLane,
+    result: StreamResult,
+    on_chunk: Callable[[int], None] | None,
+    progress: ScreeningProgress | None,
+) -> None:
+    """:func:`stream_screen`'s pipeline: each chunk read while the one before is judged, and
+    handed to the sinks' lane while the next is judged; counts into ``result``."""
     if hasattr(screener, "before_fork"):  # no sink's thread runs while workers are forked
         screener.before_fork = lane.quiesce
     chunk = read()
@@ -183,13 +205,6 @@ def stream_screen(
         lane.close()
     if failure is not None:
         raise failure
-    _flush(sinks)
-    if progress is not None:
-        progress.finish()
-    for stage, total in screener.timings.items():
-        seconds[stage] = seconds.get(stage, 0.0) + total - before.get(stage, 0.0)
-    result.seconds = dict(seconds)
-    return result
 
 
 def _flush(sinks: Sequence[Sink]) -> None:
@@ -261,6 +276,39 @@ def _malloc_trim() -> Callable[[int], int] | None:
     except (OSError, AttributeError):
         return None
     return trim
+
+
+_paused_lock = threading.Lock()
+_paused_depth = 0
+_paused_thresholds: tuple[int, int, int] = (0, 0, 0)
+
+
+@contextmanager
+def _full_collections_paused() -> Iterator[None]:
+    """No full (oldest-generation) garbage collection until the last screening under way in
+    this process ends; the young generations are collected as before.
+
+    A full collection walks every object alive: the modules, the lists' index, the
+    screener's memos (about 0.1 s each, half a second of a warm million-line screening) and
+    finds next to nothing, as a screening's objects die by their reference counts. A cycle
+    made while a chunk is screened is still freed by the young collections; one that
+    outlives them waits until the screening ends. Screenings in several threads (the web's
+    jobs) share one pause: the collector's settings are restored when the last one ends.
+    """
+    global _paused_depth, _paused_thresholds
+    with _paused_lock:
+        if _paused_depth == 0:
+            _paused_thresholds = gc.get_threshold()
+            young, middle, _ = _paused_thresholds
+            gc.set_threshold(young, middle, 1 << 30)
+        _paused_depth += 1
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused_depth -= 1
+            if _paused_depth == 0:
+                gc.set_threshold(*_paused_thresholds)
 
 
 def _release_freed_memory() -> None:

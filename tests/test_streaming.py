@@ -357,21 +357,21 @@ def test_screenings_in_two_threads_share_the_pause() -> None:
     """The settings come back when the last screening ends, not the first (web jobs)."""
     import gc
 
-    from precursorwatch.run.streaming import _full_collections_paused
+    from precursorwatch.run.memory import full_collections_paused
 
     before = gc.get_threshold()
     first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
     during: list[int] = []
 
     def first() -> None:
-        with _full_collections_paused():
+        with full_collections_paused():
             first_in.set()
             second_in.wait(10)
         first_out.set()
 
     def second() -> None:
         first_in.wait(10)
-        with _full_collections_paused():
+        with full_collections_paused():
             second_in.set()
             first_out.wait(10)
             during.append(gc.get_threshold()[2])
@@ -383,3 +383,35 @@ def test_screenings_in_two_threads_share_the_pause() -> None:
         t.join(20)
     assert during and during[0] > 1_000_000  # still paused after the first one ended
     assert gc.get_threshold() == before
+
+
+def test_a_file_is_screened_with_arrow_buffers_from_a_pool_that_gives_pages_back(
+    watchlist,  # type: ignore[no-untyped-def]
+    three_chunks: Path,
+) -> None:
+    """Arrow's default pool (mimalloc) keeps each thread's freed pages; a screening switches
+    the process to jemalloc, which gives them back, so a long file's peak stays near a short
+    one's."""
+    import pyarrow as pa
+
+    from precursorwatch.run import memory
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this Arrow was built without jemalloc")
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    memory.use_returning_arrow_pool.cache_clear()
+    pools: list[str] = []
+
+    def sink(chunk: pd.DataFrame, out: pd.DataFrame) -> None:
+        pools.append(pa.default_memory_pool().backend_name)
+
+    try:
+        stream_screen(
+            three_chunks, Screener(watchlist, use_opsin=False), sinks=[sink], chunk_rows=1_000
+        )
+    finally:
+        pa.set_memory_pool(previous)
+    assert pools == ["jemalloc"] * 3

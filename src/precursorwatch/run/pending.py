@@ -21,12 +21,6 @@ if TYPE_CHECKING:
     from precursorwatch.run.screener import Screener
 
 
-#: Quantity verdicts (each line's risk and sentence by substance, quantity and unit)
-#: remembered across chunks before the memo is emptied: a file of ten million lines has
-#: ~160,000 distinct ones, ~750 bytes each.
-_MAX_NOTES = 50_000
-
-
 @dataclass
 class Judging:
     """Templates of some keys, being judged (:meth:`Screener._start_judging`)."""
@@ -95,10 +89,7 @@ class PendingFrame:
         judged = self.judging.wait()
         screener = self.screener
         t0 = time.perf_counter()
-        notes = screener._threshold_notes
-        if len(notes) > _MAX_NOTES:  # one per distinct quantity: bounded over a long stream
-            notes.clear()
-        out = broadcast(self.frame, self.groups, judged, screener.index, notes)
+        out = broadcast(self.frame, self.groups, judged, screener.index)
         screener._tick("broadcast", t0)
         return out
 

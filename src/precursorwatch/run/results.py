@@ -193,11 +193,10 @@ def broadcast(
     groups: np.ndarray,
     judged: list[Template],
     index: ListIndex,
-    notes: dict[tuple[str, ...], tuple[str, str]],
 ) -> pd.DataFrame:
     """Results of the distinct declarations back onto every line, with each line's own part:
     the triage's line verdict on a flagged line's quantity (its risk and sentence,
-    :func:`~precursorwatch.engine.triage.line_verdict`, memoised across chunks in ``notes``),
+    :func:`~precursorwatch.engine.triage.line_verdict`, once per distinct question),
     the warning of goods that name no chemical, and the line's description, quantity, unit
     and consignee for the reports."""
     templates = [t for t, _ in judged]
@@ -233,7 +232,7 @@ def broadcast(
         },
         copy=False,  # the columns as they are: stacking ten columns costs a copy
     )
-    _apply_line_verdicts(out, frame, groups, judged, index, notes)
+    _apply_line_verdicts(out, frame, groups, judged, index)
     quantity, unit = quantity_columns(frame["quantity"], frame["unit"])
     for name, column in (
         ("description", as_text(frame["description"])),
@@ -285,10 +284,15 @@ def _apply_line_verdicts(
     groups: np.ndarray,
     judged: list[Template],
     index: ListIndex,
-    notes: dict[tuple[str, ...], tuple[str, str]],
 ) -> None:
     """Each flagged line with a quantity of a substance with thresholds: the triage's verdict
-    on its quantity (a risk raised, a sentence added to the reason), in place."""
+    on its quantity (a risk raised, a sentence added to the reason), in place.
+
+    Asked once per distinct question within the frame, and not remembered across frames: the
+    quantities of a large file are mostly distinct (a generated ten-million-line manifest
+    asks ~160,000 distinct questions, ~750 bytes each, and repeats one in ten), so a memo
+    kept across chunks would grow with the file, not save time."""
+    notes: dict[tuple[str, ...], tuple[str, str]] = {}
     flagged_rows = np.flatnonzero(out["flagged"].to_numpy())
     if not len(flagged_rows):
         return

@@ -105,10 +105,6 @@ class Screener:
     )
     _structures: dict[str, StructureId] = field(default_factory=dict, init=False)
     _templates: dict[str, Template] = field(default_factory=dict, init=False)
-    #: Each line's risk and quantity sentence (triage's line verdict), by what decides them.
-    _threshold_notes: dict[tuple[str, ...], tuple[str, str]] = field(
-        default_factory=dict, init=False
-    )
     _structure_evidence: dict[str, dict[str, list[Evidence]]] = field(
         default_factory=dict, init=False
     )

@@ -21,18 +21,14 @@ the lines read and judged, and can stop the screening between chunks.
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import importlib
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -41,6 +37,11 @@ import pandas as pd
 from precursorwatch.manifest.read import ManifestInfo, open_manifest
 from precursorwatch.models import Watchlist
 from precursorwatch.report.writers import CsvReport
+from precursorwatch.run.memory import (
+    full_collections_paused,
+    release_freed_memory,
+    use_returning_arrow_pool,
+)
 from precursorwatch.run.progress import ScreeningCancelled, ScreeningProgress
 from precursorwatch.run.record import StoreSink
 
@@ -143,7 +144,8 @@ def stream_screen(
             progress.add_read(len(got))
         return got
 
-    with _full_collections_paused():
+    use_returning_arrow_pool()
+    with full_collections_paused():
         _screen_chunks(screener, read, SinkLane(sinks, seconds), result, on_chunk, progress)
     _flush(sinks)
     if progress is not None:
@@ -194,7 +196,7 @@ def _screen_chunks(
                 progress.add_judged(len(out))
             del out
             chunk, pending, following = ahead, following, None
-            _release_freed_memory()
+            release_freed_memory()
         lane.wait()
     finally:  # a sink or the reader failed: stop what is still being judged
         for begun in (pending, following):
@@ -266,58 +268,6 @@ class SinkLane:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.shutdown(wait=True)
-
-
-@cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None elsewhere (macOS, musl, Windows)."""
-    try:
-        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-    return trim
-
-
-_paused_lock = threading.Lock()
-_paused_depth = 0
-_paused_thresholds: tuple[int, int, int] = (0, 0, 0)
-
-
-@contextmanager
-def _full_collections_paused() -> Iterator[None]:
-    """No full (oldest-generation) garbage collection until the last screening under way in
-    this process ends; the young generations are collected as before.
-
-    A full collection walks every object alive: the modules, the lists' index, the
-    screener's memos (about 0.1 s each, half a second of a warm million-line screening) and
-    finds next to nothing, as a screening's objects die by their reference counts. A cycle
-    made while a chunk is screened is still freed by the young collections; one that
-    outlives them waits until the screening ends. Screenings in several threads (the web's
-    jobs) share one pause: the collector's settings are restored when the last one ends.
-    """
-    global _paused_depth, _paused_thresholds
-    with _paused_lock:
-        if _paused_depth == 0:
-            _paused_thresholds = gc.get_threshold()
-            young, middle, _ = _paused_thresholds
-            gc.set_threshold(young, middle, 1 << 30)
-        _paused_depth += 1
-    try:
-        yield
-    finally:
-        with _paused_lock:
-            _paused_depth -= 1
-            if _paused_depth == 0:
-                gc.set_threshold(*_paused_thresholds)
-
-
-def _release_freed_memory() -> None:
-    """Give the heap pages freed by a chunk back to the system. Each chunk's frames leave
-    holes in glibc's heap that later chunks do not fill exactly, so without this the peak
-    grows with the file; with it, it stays flat."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 def _risk_counts(risk: pd.Series) -> dict[str, int]:

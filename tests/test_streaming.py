@@ -296,19 +296,23 @@ def test_an_unreadable_later_chunk_comes_after_the_chunks_before_it(
     assert multiprocessing.active_children() == []
 
 
-def test_a_chunk_is_written_while_the_next_is_read(
+def test_a_chunk_judged_here_is_written_while_the_next_is_read(
     watchlist, three_chunks: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    """The sinks have a thread of their own: chunk 1's sink waits until chunk 3 has been read,
-    which could never happen if the sinks were called where the chunks are read."""
+    """Judged in this process, a chunk goes to the sinks' thread before the next chunk is read
+    (the pipeline holds one chunk less than when workers judge), and is written while the next
+    is read: chunk 1's sink waits until chunk 2 has been read, which could never happen if the
+    sinks were called where the chunks are read."""
+    import precursorwatch.run.streaming as streaming
+
     events: list[str] = []
     _recorded_chunks(monkeypatch, events)
-    third_read = threading.Event()
+    second_read = threading.Event()
 
     class Waiting(_Recorder):
         def __call__(self, chunk: pd.DataFrame, out: pd.DataFrame) -> None:
             if self.seen == 0:
-                self.waited = third_read.wait(timeout=30)
+                self.waited = second_read.wait(timeout=30)
             super().__call__(chunk, out)
 
     sink = Waiting(events)
@@ -316,13 +320,22 @@ def test_a_chunk_is_written_while_the_next_is_read(
     original = screener.begin_frame
 
     def begin(df):  # type: ignore[no-untyped-def]
-        if "read 3" in events:
-            third_read.set()
+        if "read 2" in events:
+            second_read.set()
         return original(df)
 
+    real_put = streaming.SinkLane.put
+
+    def put(lane, chunk, out):  # type: ignore[no-untyped-def]
+        events.append("handed over")
+        real_put(lane, chunk, out)
+
     monkeypatch.setattr(screener, "begin_frame", begin)
+    monkeypatch.setattr(streaming.SinkLane, "put", put)
     done = stream_screen(three_chunks, screener, sinks=[sink], chunk_rows=1_000)
     assert sink.waited and done.lines == 3_000
+    main = [e for e in events if not e.startswith("sink")]
+    assert main == ["read 1", "handed over", "read 2", "handed over", "read 3", "handed over"]
     assert [e for e in events if e.startswith("sink")] == ["sink 1", "sink 2", "sink 3"]
 
 

@@ -83,6 +83,9 @@ class JudgedParts:
 
     parts: Iterator[tuple[list[int], Judged]]
     stop: Callable[[], None] = lambda: None
+    #: Whether other processes (forked workers) judge the parts while the taker goes on; a
+    #: round judged in the taker's own process runs as its parts are asked for.
+    elsewhere: bool = False
 
 
 def judged_json(

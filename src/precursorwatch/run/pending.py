@@ -75,6 +75,12 @@ class PendingFrame:
     groups: np.ndarray
     judging: Judging | None
 
+    def judged_elsewhere(self) -> bool:
+        """Whether forked workers are judging this frame's new declarations while the caller
+        goes on (False when all were known, or when this process judges them as it waits)."""
+        judging = self.judging
+        return judging is not None and judging.pending is not None and judging.pending.elsewhere
+
     def wait(self) -> None:
         """Wait for the frame's declarations to be judged (the screener can then begin the
         next frame while this one's results are broadcast)."""

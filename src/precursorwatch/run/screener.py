@@ -356,7 +356,7 @@ class Screener:
         if self.before_fork is not None:
             self.before_fork()
         judging = judge_forked(self, keys, set(todo))
-        return JudgedParts(self._take_in(judging.parts), judging.stop)
+        return JudgedParts(self._take_in(judging.parts), judging.stop, elsewhere=True)
 
     def _judge_here(
         self, keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str]

@@ -66,6 +66,9 @@ CHUNK_ROWS = 200_000
 class PendingResult(Protocol):
     """A frame being screened (:meth:`Screener.begin_frame`)."""
 
+    def judged_elsewhere(self) -> bool:
+        """Whether other processes judge it while the caller goes on (until waited for)."""
+
     def wait(self) -> None:
         """Until its judging is done (the screener can begin the next frame then)."""
 
@@ -164,26 +167,39 @@ def _screen_chunks(
     on_chunk: Callable[[int], None] | None,
     progress: ScreeningProgress | None,
 ) -> None:
-    """:func:`stream_screen`'s pipeline: each chunk read while the one before is judged, and
-    handed to the sinks' lane while the next is judged; counts into ``result``."""
+    """:func:`stream_screen`'s pipeline; counts into ``result``.
+
+    While other processes judge a chunk (forked workers, a cluster), the next chunk is read,
+    and begun as soon as this one is judged, so that its judging overlaps this one's
+    broadcast. A chunk judged in this process, or known already, is broadcast and handed to
+    the sinks' lane first, and the next chunk read after: the sinks write one chunk while the
+    next is read and broadcast either way, but the pipeline then holds one chunk less (a long
+    file's peak memory stays near a short one's, whose chunks are mostly judged elsewhere).
+    """
     if hasattr(screener, "before_fork"):  # no sink's thread runs while workers are forked
         screener.before_fork = lane.quiesce
     chunk = read()
     pending = screener.begin_frame(chunk) if chunk is not None else None
     following: PendingResult | None = None
     failure: Exception | None = None
+
+    def read_next() -> pd.DataFrame | None:
+        nonlocal failure
+        try:
+            return read()
+        except ScreeningCancelled:
+            raise  # at once: what is being judged is not wanted
+        except Exception as exc:  # raised once this chunk is in the sinks: nothing lost
+            failure = exc
+            return None
+
     try:
         while chunk is not None and pending is not None:
-            try:  # the next chunk is read while this one is judged
-                ahead = read()
-            except ScreeningCancelled:
-                raise  # at once: what is being judged is not wanted
-            except Exception as exc:  # raised once this chunk is in the sinks: nothing lost
-                ahead, failure = None, exc
+            early = pending.judged_elsewhere()
+            ahead = read_next() if early else None
             pending.wait()
-            following = screener.begin_frame(ahead) if ahead is not None else None
-            # this chunk's results are broadcast while the next one is judged, and written
-            # (the sinks' thread) while the next one is read and broadcast
+            if ahead is not None:
+                following = screener.begin_frame(ahead)
             out = pending.result()
             lane.put(chunk, out)
             result.lines += len(out)
@@ -195,6 +211,9 @@ def _screen_chunks(
             if progress is not None:
                 progress.add_judged(len(out))
             del out
+            if not early and failure is None:
+                ahead = read_next()
+                following = screener.begin_frame(ahead) if ahead is not None else None
             chunk, pending, following = ahead, following, None
             release_freed_memory()
         lane.wait()
@@ -338,6 +357,10 @@ class _ClusterFrame:
         self._timings = timings
         self._t0 = time.perf_counter()
         self._out: pd.DataFrame | None = None
+
+    def judged_elsewhere(self) -> bool:
+        """True until the cluster's result is in."""
+        return self._out is None
 
     def wait(self) -> None:
         """Until the cluster has the result (``cluster`` seconds counted from the start)."""

@@ -158,7 +158,7 @@ def judge_forked(
     def stop() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
-    return JudgedParts(_parts_in(screener, running, t0), stop)
+    return JudgedParts(_parts_in(screener, running, t0), stop, elsewhere=True)
 
 
 def _parts_in(

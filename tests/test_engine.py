@@ -123,6 +123,9 @@ def test_cache_carries_resolutions_across_screeners() -> None:
         def get_many(self, ns: str, keys: list[str]) -> dict[str, dict[str, object]]:
             return {k: self.data[ns + k] for k in keys if ns + k in self.data}  # type: ignore
 
+        def has_any(self, ns: str) -> bool:
+            return any(k.startswith(ns) for k in self.data)
+
         def put_all(self, batches: dict[str, dict[str, dict[str, object]]]) -> None:
             for ns, values in batches.items():
                 self.data.update({ns + k: v for k, v in values.items()})

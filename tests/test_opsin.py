@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,8 @@ from precursorwatch.identify.opsin import OpsinSession, java_available, opsin_ba
 pytestmark = pytest.mark.skipif(not java_available(), reason="OPSIN needs Java")
 
 P2P = "1-phenylpropan-2-one"
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 
 def test_batches_share_one_jvm_and_unparsable_names_are_absent() -> None:
@@ -85,3 +89,49 @@ def test_a_file_screening_starts_its_jvms_before_reading() -> None:
     assert [s._proc.pid for s in screener._opsin if s._proc is not None][: len(started)] == started
     for session in screener._opsin:
         session.close()
+
+
+def test_a_big_file_on_a_store_that_judged_nothing_starts_its_jvms_before_reading(
+    tmp_path,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing judged yet under these lists and this engine (a fresh store): every description
+    of the file is new, so a file of EARLY_JVM_BYTES or more has one JVM per worker running
+    before its first chunk is begun. A second screening on the same store starts none before
+    reading, nor does a small file on a fresh store."""
+    from generate import generate
+
+    from precursorwatch.run import service
+    from precursorwatch.run.screener import Screener
+    from precursorwatch.run.workers import can_fork
+    from precursorwatch.settings import get_settings
+
+    big = tmp_path / "big.csv"
+    generate(big, 16_000, seed=3, distinct=300)
+    assert big.stat().st_size >= service.EARLY_JVM_BYTES
+    small = tmp_path / "small.csv"
+    generate(small, 200, seed=3, distinct=50)
+    running_at_first_chunk: dict[int, int] = {}
+    real_begin = Screener.begin_frame
+
+    def begin(self: Screener, df):  # type: ignore[no-untyped-def]
+        running = sum(s._proc is not None for s in self._opsin)
+        running_at_first_chunk.setdefault(id(self), running)
+        return real_begin(self, df)
+
+    monkeypatch.setattr(Screener, "begin_frame", begin)
+    screeners = []
+    try:
+        for path, db in ((big, "a"), (big, "a"), (small, "b")):
+            url = f"sqlite:///{tmp_path}/{db}.sqlite"
+            store = service.open_ready_store(get_settings(database_url=url))
+            screener = service.make_screener(store, workers=2)
+            screeners.append(screener)
+            service.screen_file(path, store=store, screener=screener, keep_results=False)
+    finally:
+        for screener in screeners:
+            for session in screener._opsin:
+                session.close()
+    first, second, small_one = (running_at_first_chunk[id(s)] for s in screeners)
+    assert first == (2 if can_fork() else 1)
+    assert second == 0 and small_one == 0

@@ -68,6 +68,8 @@ class ResolutionCache(Protocol):
 
     def get_many(self, namespace: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
+    def has_any(self, namespace: str) -> bool: ...
+
     def put_all(self, batches: Mapping[str, Mapping[str, dict[str, Any]]]) -> None:
         """Keep the values of several namespaces (namespace -> key -> value), at once."""
 
@@ -147,11 +149,14 @@ class Screener:
                 session.start()
 
     def warm_up(self) -> None:
-        """Start the OPSIN JVMs that judging many new declarations will use (one per worker),
-        so they load while a file is still being read, on the core
-        the reading leaves idle, rather than when the workers need both cores. A file of
-        declarations judged before does not use them; they end with the screener's process."""
+        """Start the JVMs that judging many new declarations uses (one per worker), to load on
+        the core a file's reading leaves idle; they end with the screener's process."""
         self.start_opsin(self.workers if self._forks() else 1)
+
+    def judged_nothing_yet(self) -> bool:
+        """Whether the persistent cache holds no declaration judged under these lists, law
+        and engine (a fresh store, new lists or engine); False without a cache."""
+        return self.cache is not None and not self.cache.has_any(self.result_namespace)
 
     def _forks(self) -> bool:
         """Whether many new declarations are judged in forked workers here."""

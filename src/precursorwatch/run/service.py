@@ -29,6 +29,7 @@ from precursorwatch.store import (
     ImportOutcome,
     Store,
     cache_get_many,
+    cache_has_any,
     cache_put_many,
     current_watchlist,
     import_lists,
@@ -136,6 +137,11 @@ class StoreResolutionCache:
         with self.store.session() as session:
             return cache_get_many(session=session, resolver_version=namespace, keys=keys)
 
+    def has_any(self, namespace: str) -> bool:
+        """Whether anything is cached under ``namespace``."""
+        with self.store.session() as session:
+            return cache_has_any(session=session, resolver_version=namespace)
+
     def put_all(self, batches: Mapping[str, Mapping[str, dict[str, Any]]]) -> None:
         """Keep resolutions for the next run: every namespace's in one transaction (one
         commit, hence one sync of the SQLite journal, per judged part)."""
@@ -230,6 +236,27 @@ class ScreenedFile:
     seconds: Mapping[str, float] = field(default_factory=dict)
 
 
+#: Size of a manifest from which OPSIN's JVMs are started before it is read, when nothing was
+#: ever judged under the screener's lists and engine (about 14,000 lines of the bench's files).
+EARLY_JVM_BYTES = 1 << 20
+
+
+def _all_new(screener: Screener, path: Path) -> bool:
+    """Whether ``path`` is a file of :data:`EARLY_JVM_BYTES` or more whose every description
+    is new to ``screener`` (nothing judged under its lists and engine yet).
+
+    OPSIN's JVMs start when a chunk has new descriptions (``Screener._judge_many``), so a
+    file judged before starts none; for such a file they are started before it is read
+    instead, on the core the reading leaves idle, and are loaded when the workers' first
+    batches come. A small file waits for the JVM it needs, if any; an unreadable one is left
+    to the reader to report."""
+    try:
+        big = path.stat().st_size >= EARLY_JVM_BYTES
+    except OSError:
+        return False
+    return big and screener.judged_nothing_yet()
+
+
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file's bytes, read in blocks (the screening record keeps it)."""
     digest = hashlib.sha256()
@@ -279,9 +306,9 @@ def screen_file(
     (:class:`~precursorwatch.run.progress.ScreeningProgress`). ``screening_id`` is the id the
     recorded screening takes (default: a new one), for a caller that answered with it already.
     """
-    # OPSIN's JVMs start when a chunk has new descriptions (Screener._judge_many), not here:
-    # a file judged before needs none, and starting them costs its reading a core for a second
     screener = screener or make_screener(store, workers=default_workers())
+    if isinstance(screener, Screener) and _all_new(screener, path):
+        screener.warm_up()
     keep = _Keep() if keep_results else None
     recorder = None
     if record:

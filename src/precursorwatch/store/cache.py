@@ -30,6 +30,16 @@ def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
+def cache_has_any(*, session: Session, resolver_version: str) -> bool:
+    """Whether anything is cached for ``resolver_version`` (one look at its first key): a
+    namespace of a fresh store, new lists or a new engine holds nothing yet."""
+    c = resolver_cache.c
+    first = session.execute(
+        select(c.key).where(c.resolver_version == resolver_version).limit(1)
+    ).first()
+    return first is not None
+
+
 def cache_get_many(
     *, session: Session, resolver_version: str, keys: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
@@ -40,14 +50,11 @@ def cache_get_many(
     wanted = list(dict.fromkeys(keys))
     found: dict[str, dict[str, Any]] = {}
     c = resolver_cache.c
-    if len(wanted) > CHUNK:
-        # a namespace with nothing in it yet (a fresh store, new lists or a new engine)
-        # answers nothing: one look at its first key instead of a query per 900 keys
-        first = session.execute(
-            select(c.key).where(c.resolver_version == resolver_version).limit(1)
-        ).first()
-        if first is None:
-            return found
+    # an empty namespace answers nothing: one look instead of a query per 900 keys
+    if len(wanted) > CHUNK and not cache_has_any(
+        session=session, resolver_version=resolver_version
+    ):
+        return found
     for chunk in _chunks(wanted):
         rows = session.execute(
             select(c.key, c.value).where(

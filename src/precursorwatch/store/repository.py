@@ -25,7 +25,7 @@ from precursorwatch.serial import (
     to_json,
 )
 from precursorwatch.store.audit import list_audit, record_audit
-from precursorwatch.store.cache import cache_get_many, cache_put_many
+from precursorwatch.store.cache import cache_get_many, cache_has_any, cache_put_many
 from precursorwatch.store.keys import authenticate, create_api_key, list_api_keys, revoke_api_key
 from precursorwatch.store.records import ImportOutcome, ListSummary
 from precursorwatch.store.screenings import (
@@ -51,6 +51,7 @@ __all__ = [
     "PruneOutcome",
     "authenticate",
     "cache_get_many",
+    "cache_has_any",
     "cache_put_many",
     "create_api_key",
     "current_watchlist",

@@ -289,9 +289,8 @@ def _apply_line_verdicts(
     on its quantity (a risk raised, a sentence added to the reason), in place.
 
     Asked once per distinct question within the frame, and not remembered across frames: the
-    quantities of a large file are mostly distinct (a generated ten-million-line manifest
-    asks ~160,000 distinct questions, ~750 bytes each, and repeats one in ten), so a memo
-    kept across chunks would grow with the file, not save time."""
+    quantities of a large file are mostly distinct, so a memo kept across chunks would grow
+    with the file rather than save time (bench/README.md has the figures)."""
     notes: dict[tuple[str, ...], tuple[str, str]] = {}
     flagged_rows = np.flatnonzero(out["flagged"].to_numpy())
     if not len(flagged_rows):

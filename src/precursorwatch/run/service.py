@@ -241,7 +241,7 @@ class ScreenedFile:
 EARLY_JVM_BYTES = 1 << 20
 
 
-def _all_new(screener: Screener, path: Path) -> bool:
+def _worth_early_jvms(screener: Screener, path: Path) -> bool:
     """Whether ``path`` is a file of :data:`EARLY_JVM_BYTES` or more whose every description
     is new to ``screener`` (nothing judged under its lists and engine yet).
 
@@ -307,7 +307,7 @@ def screen_file(
     recorded screening takes (default: a new one), for a caller that answered with it already.
     """
     screener = screener or make_screener(store, workers=default_workers())
-    if isinstance(screener, Screener) and _all_new(screener, path):
+    if isinstance(screener, Screener) and _worth_early_jvms(screener, path):
         screener.warm_up()
     keep = _Keep() if keep_results else None
     recorder = None

@@ -450,6 +450,43 @@ def test_cache_round_trip_of_5000_keys(store: Store) -> None:
     assert got == {"name 7": {"smiles": ""}, "new": {"x": None}, "name 8": values["name 8"]}
 
 
+def test_json_columns_read_what_json_dumps_wrote_and_the_cache_writes_compactly(
+    store: Store,
+) -> None:
+    """The cache's values go in as compact JSON text (orjson) and come back equal; on SQLite,
+    whose JSON is text, a value an earlier release wrote with ``json.dumps`` (spaces, NaN)
+    still reads back (PostgreSQL refuses NaN in JSON)."""
+    import json
+    import math
+
+    from precursorwatch.serial import compact_json, read_json
+
+    value = {"names": ["Äthanol ß", "\u00e9"], "n": 1.5, "e": 1e-05, "none": None, "t": [1, 2]}
+    assert json.loads(compact_json(value)) == value == read_json(compact_json(value))
+    assert compact_json({1: "a"}) == '{"1":"a"}'  # as json.dumps turns keys into text
+    assert math.isnan(read_json('{"score": NaN}')["score"])
+    sqlite = store.engine.dialect.name == "sqlite"
+    with store.session() as session:
+        cache_put_many(session=session, resolver_version="r1", values={"k": value})
+        if sqlite:
+            session.connection().exec_driver_sql(
+                "INSERT INTO resolver_cache (resolver_version, key, value, updated_at) "
+                "VALUES ('r1', 'old', ?, '2026-01-01 00:00:00.000000')",
+                (json.dumps({"score": float("nan"), "s": "x"}),),
+            )
+            stored = (
+                session.connection()
+                .exec_driver_sql("SELECT value FROM resolver_cache WHERE key = 'k'")
+                .scalar_one()
+            )
+            assert stored == compact_json(value) and ", " not in stored
+    with store.session(write=False) as session:
+        got = cache_get_many(session=session, resolver_version="r1", keys=["k", "old"])
+    assert got["k"] == value
+    if sqlite:
+        assert math.isnan(got["old"]["score"]) and got["old"]["s"] == "x"
+
+
 def test_cache_rows_read_back_as_the_core_types(store: Store) -> None:
     # SQLite's rows go straight to the driver: what SQLAlchemy reads back must be what its
     # own insert would have stored (JSON values, aware UTC timestamps)

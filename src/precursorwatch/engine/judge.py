@@ -17,7 +17,6 @@ each structure is matched once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, MutableMapping
 from dataclasses import asdict, replace
 
@@ -29,6 +28,7 @@ from precursorwatch.engine.matchers.similar import match_similar
 from precursorwatch.engine.matchers.structure import match_structures
 from precursorwatch.engine.scoring import score_line
 from precursorwatch.models import Evidence, LineResult
+from precursorwatch.serial import compact_json
 
 #: Matchers that read only ``declared.structures`` and ``declared.cas_known``, by the name
 #: their evidence is kept under per structure signature.
@@ -180,4 +180,4 @@ def structure_signature(declared: Declared) -> str:
     extra = [
         [cas, k.smiles] for cas, k in declared.cas_known.items() if k.smiles and k.smiles not in own
     ]
-    return json.dumps([structures, extra], separators=(",", ":"))
+    return compact_json([structures, extra])

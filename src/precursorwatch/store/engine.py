@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from precursorwatch.errors import StoreError
+from precursorwatch.serial import read_json
 
 #: Execution option naming how a SQLite transaction begins ("immediate" takes the write lock).
 SQLITE_BEGIN_OPTION = "precursorwatch_sqlite_begin"
@@ -142,6 +143,7 @@ def make_engine(url: str) -> Engine:
                 ) from exc
     else:
         kwargs["pool_pre_ping"] = True
+    kwargs["json_deserializer"] = read_json  # the JSON columns' values, by the thousand
     try:
         engine = create_engine(url, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError, ImportError) as exc:

@@ -15,6 +15,7 @@ with another name's structure.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import selectors
@@ -30,6 +31,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from precursorwatch.errors import ResolverError
 from precursorwatch.identify.normalise import clean_text
@@ -65,26 +67,26 @@ def java_available() -> bool:
     return shutil.which("java") is not None
 
 
-#: Every live session: a forked child gives each a fresh lock (see :func:`_after_fork`).
-_SESSIONS: weakref.WeakSet[OpsinSession] = weakref.WeakSet()
+def _batch_lock() -> Any:
+    """The lock a batch holds from its first name written to its last answer read.
 
-
-def _after_fork() -> None:
-    # a lock held by another thread at fork time would never be released in the child
-    for session in list(_SESSIONS):
-        session._lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_after_fork)
+    Where processes are forked it is a semaphore the forked workers share with the parent,
+    which any of them can release: several worker processes then use one JVM, a batch at a
+    time (a lock held by a parent's thread at a fork is released by that thread, for the
+    workers too). Elsewhere, a thread lock.
+    """
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork").Lock()
+    return threading.Lock()
 
 
 class OpsinSession:
     """One OPSIN JVM, started on first use (or ahead of it with :meth:`start`) and kept.
 
-    Forked worker processes may each use a session the parent started (its pipes are
-    inherited), one worker per session at a time. :meth:`parse` is safe from several threads
-    of one process. :meth:`close` ends the JVM; so does the end of the process, since the
-    JVM exits when its input closes.
+    Forked worker processes may share a session the parent started (its pipes are
+    inherited): :meth:`parse` is safe from several processes and threads, one batch at a time.
+    :meth:`close` ends the JVM; so does the end of the process, since the JVM exits when its
+    input closes.
     """
 
     def __init__(self) -> None:
@@ -93,8 +95,7 @@ class OpsinSession:
         #: Ends the JVM once, in the process that started it: called by :meth:`close`, or
         #: when the session is dropped without it.
         self._end_jvm: Callable[[], object] = lambda: None
-        self._lock = threading.Lock()
-        _SESSIONS.add(self)
+        self._lock = _batch_lock()
 
     def start(self) -> None:
         """Start the JVM now, without waiting for it (it loads OPSIN while the caller works).
@@ -145,13 +146,20 @@ class OpsinSession:
         unique = list(dict.fromkeys(n for n in (clean_text(x) for x in names) if n))
         if not unique:
             return {}
-        with self._lock:
+        # a timeout, not a wait without end: a worker that died in a batch never releases it
+        if not self._lock.acquire(timeout=timeout_s):
+            raise ResolverError(
+                f"OPSIN was busy with other names for {timeout_s:g} s; systematic names "
+                "were not parsed"
+            )
+        try:
             self.start()
-            try:
-                answers = self._exchange([*unique, _CONTROL_NAME], timeout_s)
-            except BaseException:
-                self._kill()
-                raise
+            answers = self._exchange([*unique, _CONTROL_NAME], timeout_s)
+        except BaseException:
+            self._kill()
+            raise
+        finally:
+            self._lock.release()
         if answers[-1] != _CONTROL_SMILES:
             self._kill()
             raise ResolverError(

@@ -57,7 +57,7 @@ from precursorwatch.run.judged import (
 )
 from precursorwatch.run.pending import Judging, PendingFrame
 from precursorwatch.run.results import canonical_frame, identified_texts, results_from_frame
-from precursorwatch.run.workers import can_fork, judge_forked
+from precursorwatch.run.workers import can_fork, judge_forked, jvms_for
 from precursorwatch.serial import evidence_from_dicts, from_json
 
 _KEY_COLUMNS = ["description", "cas", "hs_code", "smiles"]
@@ -114,9 +114,9 @@ class Screener:
     _recalled: set[str] = field(default_factory=set, init=False)
     #: Seconds spent per stage so far: identify, match, score, broadcast.
     timings: dict[str, float] = field(default_factory=dict, init=False)
-    #: OPSIN JVMs kept for this screener's batches: one per worker (started ahead of use).
+    #: OPSIN JVMs kept for this screener's batches (:func:`jvms_for`; started ahead of use).
     _opsin: list[OpsinSession] = field(default_factory=list, init=False)
-    #: Which of :attr:`_opsin` this process uses (a forked worker is given its own).
+    #: This process's number (a forked worker is given its own): it picks one of :attr:`_opsin`.
     opsin_slot: int = field(default=0, init=False)
     #: The keys being judged (forked workers may be running): waited for before the next.
     _judging: Judging | None = field(default=None, init=False, repr=False)
@@ -149,9 +149,9 @@ class Screener:
                 session.start()
 
     def warm_up(self) -> None:
-        """Start the JVMs that judging many new declarations uses (one per worker), to load on
-        the core a file's reading leaves idle; they end with the screener's process."""
-        self.start_opsin(self.workers if self._forks() else 1)
+        """Start the JVMs that judging many new declarations uses (:func:`jvms_for`), to load
+        on the core a file's reading leaves idle; they end with the screener's process."""
+        self.start_opsin(jvms_for(self.workers))
 
     def judged_nothing_yet(self) -> bool:
         """Whether the persistent cache holds no declaration judged under these lists, law
@@ -163,8 +163,8 @@ class Screener:
         return self.workers > 1 and can_fork()
 
     def _opsin_session(self) -> OpsinSession:
-        self.start_opsin(self.opsin_slot + 1)
-        return self._opsin[self.opsin_slot]
+        self.start_opsin(1)
+        return self._opsin[self.opsin_slot % len(self._opsin)]
 
     def _recall_descriptions(self, texts: Sequence[str]) -> list[str]:
         """Take what is known of ``texts`` from memory or the persistent cache; returns the
@@ -353,7 +353,7 @@ class Screener:
         todo = self._recall_descriptions([k[0] for k in keys])
         forked = self._forks() and len(keys) >= _PARALLEL_MIN
         if todo:
-            self.start_opsin(self.workers if forked else 1)
+            self.start_opsin(jvms_for(self.workers) if forked else 1)
         if not forked:
             return JudgedParts(self._judge_here(keys, todo))
         # descriptions are identified and structures parsed in the workers: the parent would

@@ -28,10 +28,10 @@ T = TypeVar("T")
 
 
 def compact_json(value: Any) -> str:
-    """``value`` as compact JSON text, by orjson: about ten times faster than ``json.dumps``
-    on the cache's values, and read back to the same values. Keys that are not strings
-    become strings, as ``json.dumps`` makes them; raises TypeError for a value JSON cannot
-    hold."""
+    """``value`` as compact JSON text, by orjson (several times cheaper than ``json.dumps``
+    on the cache's values: bench/README.md), read back to the same values. Keys that are
+    not strings become strings, as ``json.dumps`` makes them; raises TypeError for a value
+    JSON cannot hold."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 

@@ -34,10 +34,10 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-#: Forked workers that share one OPSIN JVM. A JVM costs about 0.75 CPU-s to start and a
-#: hundred MB; parsing the names of a worker's part takes it a small share of the time the
-#: worker spends judging the part (bench/README.md), so two workers keep one JVM busy far
-#: less than half the time.
+#: Forked workers that share one OPSIN JVM. A JVM costs most of a CPU-second to start and
+#: about a hundred MB, while parsing the names of a worker's part takes it a small share of
+#: the time the worker spends judging the part (bench/README.md): two workers keep one JVM
+#: busy far less than half the time.
 WORKERS_PER_JVM = 2
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -273,6 +274,11 @@ def test_readyz_is_503_when_the_store_does_not_answer(tmp_path: Path) -> None:
     settings = get_settings(database_url=url)
     store = open_ready_store(settings)
     with TestClient(create_app(settings, store)) as client:
+        # the server's warm-up thread screens a line at start: were it still running, its next
+        # query would create the database file again between the two steps below
+        for thread in threading.enumerate():
+            if thread.name == "pw-warm":
+                thread.join(timeout=120)
         store.dispose()
         (tmp_path / "gone.sqlite").unlink()
         (tmp_path / "gone.sqlite").mkdir()  # a directory where the database file was

@@ -116,6 +116,51 @@ def test_parents_pushed_out_of_the_live_few_are_made_again_alike() -> None:
     assert salt.declared_inchikey != salt.inchikey
 
 
+def test_a_pickled_identity_travels_as_its_keys_and_is_parsed_only_when_needed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a forked worker sends back: the SMILES, counts and computed InChIKeys, not the
+    molecule; the copy answers the same without parsing, and has the same parent."""
+    import pickle
+
+    salt, _ = molecule.identity("Cl.CNC(C)C(O)c1ccccc1")
+    assert salt is not None
+    keys = (salt.inchikey, salt.declared_inchikey, salt.parent_smiles)
+    parsed: list[str] = []
+    real_parse = molecule.parse_smiles
+    monkeypatch.setattr(molecule, "parse_smiles", lambda s: parsed.append(s) or real_parse(s))
+    copy = pickle.loads(pickle.dumps(salt))
+    assert (copy.inchikey, copy.declared_inchikey, copy.parent_smiles) == keys
+    assert (copy.composition, copy.heavy_atoms, copy.n_fragments) == ("C10N1O1", 13, 2)
+    assert molecule.same_parent(copy, salt) and parsed == []
+    assert Chem.MolToSmiles(copy.parent) == "CNC(C)C(O)c1ccccc1"  # made again when asked
+
+
+def test_the_structures_forked_workers_identified_come_back_to_the_parent(
+    watchlist,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    """A later chunk's workers are forked from the parent: with the first chunk's structures
+    in its memo they do not parse them again. Results are the serial ones."""
+    from precursorwatch.run import workers
+
+    plain = [f"Polymer resin grade {i}" for i in range(260)]  # enough to fork workers
+    path = tmp_path / "m.csv"
+    pd.DataFrame({"description": ["benzyl alcohol", "cyclohexanone", *plain]}).to_csv(path)
+    one, two = io.StringIO(), io.StringIO()
+    stream_screen(path, Screener(watchlist, use_opsin=False), sinks=[CsvSink(one)])
+    forked = Screener(watchlist, use_opsin=False, workers=2)
+    stream_screen(path, forked, sinks=[CsvSink(two)])
+    assert one.getvalue() == two.getvalue()
+    found = [s.identity for s in forked.structures.values() if s.identity is not None]
+    for smiles in ("OCc1ccccc1", "O=C1CCCCC1"):
+        ident, _ = molecule.identity(smiles)
+        assert ident is not None and any(molecule.same_parent(ident, f) for f in found)
+    # they came from the workers, pickled: only their keys, none of what matching kept
+    assert workers.can_fork() and found
+    assert all(set(f._memo) <= molecule._PORTABLE_MEMOS for f in found)
+
+
 def test_a_structure_declared_twice_is_matched_once_per_index(watchlist) -> None:  # type: ignore[no-untyped-def]
     """By name and by CAS number: the second declaration takes the structure matchers'
     findings from the first (kept on the identity), worded for itself; another index of the

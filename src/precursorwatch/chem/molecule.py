@@ -205,6 +205,37 @@ class Identity:
     def __repr__(self) -> str:
         return f"Identity({self.parent_smiles!r}, n_fragments={self.n_fragments})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its SMILES, counts and computed keys, without molecule or other memos:
+        unpickled (a forked worker's structures sent to its parent) it is not parsed again
+        until its parent molecule is asked for."""
+        keys = {k: v for k, v in self._memo.items() if k in _PORTABLE_MEMOS}
+        core = (self._smiles, self._own_parent, self.n_fragments, self.heavy_atoms)
+        return _restored_identity, (*core, self.composition, keys)
+
+
+#: Memos of an :class:`Identity` that travel with it when pickled (short text).
+_PORTABLE_MEMOS = frozenset({"parent_smiles", "inchikey", "declared_inchikey"})
+
+
+def _restored_identity(
+    smiles: str,
+    own_parent: bool,
+    n_fragments: int,
+    heavy_atoms: int,
+    composition: str,
+    memos: dict[str, Any],
+) -> Identity:
+    """An :class:`Identity` as :meth:`Identity.__reduce__` left it (no molecule parsed)."""
+    ident = Identity.__new__(Identity)
+    ident._smiles = smiles
+    ident._own_parent = own_parent
+    ident.n_fragments = n_fragments
+    ident.heavy_atoms = heavy_atoms
+    ident.composition = composition
+    ident._memo = dict(memos)
+    return ident
+
 
 _T = TypeVar("_T")
 

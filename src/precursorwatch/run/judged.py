@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from precursorwatch.engine.matchers import StructureId
 from precursorwatch.identify.describe import DescriptionId
 from precursorwatch.models import Evidence, LineResult
 from precursorwatch.serial import evidence_to_dict, to_json
@@ -72,6 +73,9 @@ class Judged:
     json: list[dict[str, Any]]
     structures: dict[str, dict[str, list[dict[str, Any]]]]
     descriptions: dict[str, dict[str, Any]]
+    #: The structures a forked worker identified (``Screener.structures``' new entries): the
+    #: parent keeps them, so that a later chunk's workers do not parse them again.
+    identified: dict[str, StructureId] = field(default_factory=dict)
 
 
 @dataclass

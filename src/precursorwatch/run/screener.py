@@ -105,7 +105,8 @@ class Screener:
     _cas: dict[str, tuple[tuple[CasReading, ...], dict[str, KnownChemical]]] = field(
         default_factory=dict, init=False
     )
-    _structures: dict[str, StructureId] = field(default_factory=dict, init=False)
+    #: Structures identified, by origin and SMILES (forked workers send theirs back).
+    structures: dict[str, StructureId] = field(default_factory=dict, init=False, repr=False)
     _templates: dict[str, Template] = field(default_factory=dict, init=False)
     _structure_evidence: dict[str, dict[str, list[Evidence]]] = field(
         default_factory=dict, init=False
@@ -280,14 +281,14 @@ class Screener:
 
     def _structure(self, smiles: str, origin: str, comp: ComponentId | None = None) -> StructureId:
         memo_key = f"{origin}\x1f{smiles}"
-        s = self._structures.get(memo_key)
+        s = self.structures.get(memo_key)
         if s is None:
             ident, problem = molecule.identity(smiles)
             known = None
             if ident is not None and origin == "smiles":
                 known = pubchem_by_inchikey(ident.declared_inchikey)
             s = StructureId(smiles, origin, ident, problem=problem, known=known)
-            self._structures[memo_key] = s
+            self.structures[memo_key] = s
         if comp is not None:
             s = StructureId(
                 s.smiles, s.origin, s.identity, comp.name, comp.share, s.problem, s.known
@@ -405,7 +406,7 @@ class Screener:
         if len(self._templates) > _MAX_TEMPLATES:
             self._templates.clear()
             self._structure_evidence.clear()
-            self._structures.clear()
+            self.structures.clear()
             self._recalled.clear()
         todo = [keys[i] for i in missing]
         self._judging = Judging(self, tkeys, todo, self._judge_many(todo))

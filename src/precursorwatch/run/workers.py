@@ -100,14 +100,17 @@ def _judge_part(
     keys: Sequence[tuple[str, str, str, str]], todo: Sequence[str]
 ) -> tuple[Judged, dict[str, float]]:
     """In a forked worker: identify ``todo`` (this part's new descriptions, one OPSIN batch
-    in this worker's own JVM of the parent's) and judge ``keys`` with the parent's screener;
-    what it made (templates only in their JSON form) and seconds per stage."""
+    in this worker's JVM of the parent's) and judge ``keys`` with the parent's screener;
+    what it made (templates only in their JSON form, the structures it identified with
+    their keys but not their molecules) and seconds per stage."""
     screener = _FORKED
     assert screener is not None, "worker started without a screener"
     screener.timings = {}
     screener.opsin_slot = _SLOT
+    before = set(screener.structures)
     judged = screener.identify_and_judge(keys, todo, recall=False)
     judged.templates = []
+    judged.identified = {k: s for k, s in screener.structures.items() if k not in before}
     return judged, screener.timings
 
 
@@ -187,6 +190,8 @@ def _parts_in(
         for stage, seconds in timings.items():
             spent[stage] = spent.get(stage, 0.0) + seconds
         judged.templates = [template_from_json(data) for data in judged.json]
+        for key, structure in judged.identified.items():  # not parsed again in later chunks
+            screener.structures.setdefault(key, structure)
         yield running[future], judged
     wall, cpu = time.perf_counter() - t0, sum(spent.values()) or 1.0
     for stage, seconds in spent.items():

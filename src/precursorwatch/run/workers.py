@@ -17,6 +17,7 @@ import time
 import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from precursorwatch.identify.resolve import load_pubchem
@@ -107,10 +108,10 @@ def _judge_part(
     assert screener is not None, "worker started without a screener"
     screener.timings = {}
     screener.opsin_slot = _SLOT
-    before = set(screener.structures)
+    known = len(screener.structures)  # the memo only grows here: new entries come last
     judged = screener.identify_and_judge(keys, todo, recall=False)
     judged.templates = []
-    judged.identified = {k: s for k, s in screener.structures.items() if k not in before}
+    judged.identified = dict(islice(screener.structures.items(), known, None))
     return judged, screener.timings
 
 

@@ -30,6 +30,7 @@ from precursorwatch.run.service import (
     screen_file,
 )
 from precursorwatch.run.streaming import CsvSink, StoreSink, stream_screen
+from precursorwatch.run.workers import FORK_MIN
 from precursorwatch.settings import get_settings
 from precursorwatch.store import get_screening, list_screenings, save_screening
 
@@ -242,7 +243,7 @@ def test_next_chunk_is_read_and_last_written_while_workers_judge(
     stream_screen(three_chunks, Screener(watchlist, use_opsin=False), sinks=[CsvSink(serial)])
     events: list[str] = []
     _recorded_chunks(monkeypatch, events)
-    screener = Screener(watchlist, use_opsin=False, workers=2)
+    screener = Screener(watchlist, use_opsin=False, workers=2, later_fork_min=FORK_MIN)
     real_begin = screener.begin_frame
 
     def begin(df):  # type: ignore[no-untyped-def]
@@ -270,7 +271,7 @@ def test_a_failing_sink_stops_the_workers_judging_the_next_chunk(
     watchlist, three_chunks: Path
 ) -> None:  # type: ignore[no-untyped-def]
     recorder = _Recorder([], fail_at=1)
-    screener = Screener(watchlist, use_opsin=False, workers=2)
+    screener = Screener(watchlist, use_opsin=False, workers=2, later_fork_min=FORK_MIN)
     with pytest.raises(RuntimeError, match="disk full"):
         stream_screen(three_chunks, screener, sinks=[recorder], chunk_rows=1_000)
     assert recorder.children_alive[0] >= 2  # chunk 2 was being judged when the sink failed
@@ -289,10 +290,41 @@ def test_an_unreadable_later_chunk_comes_after_the_chunks_before_it(
     events: list[str] = []
     _recorded_chunks(monkeypatch, events, fail_after=2)
     recorder = _Recorder(events)
-    screener = Screener(watchlist, use_opsin=False, workers=2)
+    screener = Screener(watchlist, use_opsin=False, workers=2, later_fork_min=FORK_MIN)
     with pytest.raises(ManifestError, match="line 2001"):
         stream_screen(three_chunks, screener, sinks=[recorder], chunk_rows=1_000)
     assert events == ["read 1", "read 2", "sink 1", "sink 2"]  # nothing read is lost
+    assert multiprocessing.active_children() == []
+
+
+def test_a_later_chunk_with_few_new_declarations_is_judged_here(
+    watchlist, three_chunks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Once a chunk has been judged, a later chunk forks workers only for
+    ``later_fork_min`` new declarations or more: fewer are judged in this process (no fork
+    waiting for the sinks' thread), with the same results."""
+    import precursorwatch.run.screener as screener_module
+
+    serial = io.StringIO()
+    stream_screen(three_chunks, Screener(watchlist, use_opsin=False), sinks=[CsvSink(serial)])
+    forked: list[int] = []
+    real = screener_module.judge_forked
+
+    def counted(screener, keys, todo):  # type: ignore[no-untyped-def]
+        forked.append(len(keys))
+        return real(screener, keys, todo)
+
+    monkeypatch.setattr(screener_module, "judge_forked", counted)
+    recorder = _Recorder([])
+    screener = Screener(watchlist, use_opsin=False, workers=2)
+    assert screener.later_fork_min > 1_000  # more than a 1,000-line chunk can bring
+    piped = io.StringIO()
+    stream_screen(three_chunks, screener, sinks=[CsvSink(piped), recorder], chunk_rows=1_000)
+    assert piped.getvalue() == serial.getvalue()
+    # chunk 1 (nothing judged yet) was judged in workers; chunks 2 and 3, each with over
+    # FORK_MIN new declarations of their own, here
+    assert len(forked) == 1 and forked[0] >= FORK_MIN
+    assert recorder.children_alive == [0, 0, 0]
     assert multiprocessing.active_children() == []
 
 

@@ -26,12 +26,13 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from precursorwatch.errors import ResolverError
 from precursorwatch.identify.normalise import clean_text
@@ -249,3 +250,16 @@ def opsin_batch(names: list[str], *, timeout_s: float = 60.0) -> dict[str, str]:
     """
     with OpsinSession() as session:
         return session.parse(names, timeout_s=timeout_s)
+
+
+_T = TypeVar("_T")
+
+
+def in_background(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+    """``fn(*args, **kwargs)`` in a thread of its own: an OPSIN batch the caller asks for
+    later, while it judges what does not wait for OPSIN."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsin")
+    try:
+        return pool.submit(fn, *args, **kwargs)
+    finally:
+        pool.shutdown(wait=False)

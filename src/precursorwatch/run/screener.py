@@ -12,7 +12,6 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -42,7 +41,7 @@ from precursorwatch.identify.describe import (
     run_opsin,
 )
 from precursorwatch.identify.normalise import CasReading, normalise_hs, read_cas
-from precursorwatch.identify.opsin import OpsinSession
+from precursorwatch.identify.opsin import OpsinSession, in_background
 from precursorwatch.identify.pubchem import KnownChemical
 from precursorwatch.identify.resolve import RESOLVER_VERSION, pubchem_by_cas, pubchem_by_inchikey
 from precursorwatch.models import DeclarationLine, Evidence, LineResult, Watchlist
@@ -57,7 +56,13 @@ from precursorwatch.run.judged import (
 )
 from precursorwatch.run.pending import Judging, PendingFrame
 from precursorwatch.run.results import canonical_frame, identified_texts, results_from_frame
-from precursorwatch.run.workers import can_fork, judge_forked, jvms_for
+from precursorwatch.run.workers import (
+    LATER_FORK_MIN,
+    can_fork,
+    fork_min,
+    judge_forked,
+    jvms_for,
+)
 from precursorwatch.serial import evidence_from_dicts, from_json
 
 _KEY_COLUMNS = ["description", "cas", "hs_code", "smiles"]
@@ -80,8 +85,8 @@ class Screener:
 
     ``workers`` > 1 identifies the new descriptions and judges the distinct declarations of
     a large frame in that many forked processes (:mod:`precursorwatch.run.workers`; POSIX only;
-    elsewhere, and for fewer than :data:`_PARALLEL_MIN` new declarations, in this process).
-    Results are the same either way.
+    elsewhere, and for fewer new declarations than :func:`~precursorwatch.run.workers.fork_min`
+    says, in this process). Results are the same either way.
     """
 
     watchlist: Watchlist
@@ -93,6 +98,8 @@ class Screener:
     workers: int = 1
     #: Seconds of structure comparison per distinct declaration (engine/budget.py).
     structure_seconds: float = STRUCTURE_SECONDS_PER_LINE
+    #: Fewest new declarations of a later frame worth forking for (:func:`fork_min`).
+    later_fork_min: int = LATER_FORK_MIN
     #: Called just before workers are forked (a sink's thread is waited for then, so none
     #: runs while a process is forked).
     before_fork: Callable[[], None] | None = field(default=None, repr=False, compare=False)
@@ -216,7 +223,7 @@ class Screener:
         waiting = {t for t in todo if first.waits_for_opsin(t)}
         opsin = None
         if waiting:
-            opsin = _background(
+            opsin = in_background(
                 run_opsin,
                 first,
                 use_opsin=self.use_opsin,
@@ -352,7 +359,8 @@ class Screener:
         Forked workers start before this returns and run while the caller does other work;
         judging in this process waits until the parts are asked for."""
         todo = self._recall_descriptions([k[0] for k in keys])
-        forked = self._forks() and len(keys) >= _PARALLEL_MIN
+        least = fork_min(later=bool(self._templates), later_min=self.later_fork_min)
+        forked = self._forks() and len(keys) >= least
         if todo:
             self.start_opsin(jvms_for(self.workers) if forked else 1)
         if not forked:
@@ -472,21 +480,8 @@ class Screener:
 
 #: Declarations whose structures are parsed together before their matchers run.
 _JUDGE_BLOCK = 128
-#: Fewest distinct declarations worth forking worker processes for.
-_PARALLEL_MIN = 200
 #: Judged declarations kept in memory before the memo is emptied (bounds a long stream).
 _MAX_TEMPLATES = 400_000
-
-
-def _background(
-    fn: Callable[..., tuple[dict[str, str], str]], /, *args: Any, **kwargs: Any
-) -> Future[tuple[dict[str, str], str]]:
-    """``fn(*args, **kwargs)`` in a thread of its own (for a subprocess the caller waits on)."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsin")
-    try:
-        return pool.submit(fn, *args, **kwargs)
-    finally:
-        pool.shutdown(wait=False)
 
 
 def screen_frame(

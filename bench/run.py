@@ -264,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         manifest, db, out = argv[1:4]
         result = screen_once(Path(manifest), db, Path(out), argv[4:])
         sys.stdout.write(json.dumps(result) + "\n")
-        return 0
+        from precursorwatch.cli.exit import exit_now
+
+        exit_now(0)  # as the command ends (precursorwatch.cli.main)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10000,100000,1000000")
     p.add_argument("--runs", type=int, default=3)

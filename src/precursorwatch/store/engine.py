@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,18 @@ def _on_sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "immediate" else "BEGIN")
 
 
+#: The engines alive (:func:`close_engines`).
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def close_engines() -> None:
+    """Close the pooled connections of every engine still alive, as the process ends without
+    the interpreter's teardown (:mod:`precursorwatch.cli.exit`): a SQLite store then writes
+    its log into its file, as when its connections are collected at a normal exit."""
+    for engine in list(_ENGINES):
+        engine.dispose()
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``, checked by opening one connection.
 
@@ -164,6 +177,7 @@ def make_engine(url: str) -> Engine:
         raise StoreError(
             f"cannot open database {shown!r}: {describe_db_error(exc)}; {_WHAT_TO_DO}"
         ) from exc
+    _ENGINES.add(engine)
     return engine
 
 

@@ -1,12 +1,12 @@
 """Ending the command's process: as ``sys.exit`` does, less the interpreter's teardown.
 
 After a large screening the process holds millions of objects (the memos of what was judged,
-the lists' index, the last frames). The interpreter's teardown frees them one by one, about
-0.4 s after a million-line screening, for memory the system takes back at once when the
-process ends. :func:`exit_now` does what the teardown does that matters and skips the rest,
-as :mod:`multiprocessing` ends its forked children: threads are waited for, the exit handlers
-run (worker pools and OPSIN's JVMs stopped, the stores' connections closed, logs flushed) and
-the standard streams are flushed; then the process ends.
+the lists' index, the last frames). The interpreter's teardown frees them one by one, a
+measurable part of a screening's time (bench/README.md), for memory the system takes back
+at once when the process ends. :func:`exit_now` does what the teardown does that matters and
+skips the rest, as :mod:`multiprocessing` ends its forked children: threads are waited for,
+the exit handlers run (worker pools and OPSIN's JVMs stopped, logs flushed), the stores'
+connections are closed and the standard streams flushed; then the process ends.
 """
 
 from __future__ import annotations

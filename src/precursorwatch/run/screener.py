@@ -57,9 +57,9 @@ from precursorwatch.run.judged import (
 from precursorwatch.run.pending import Judging, PendingFrame
 from precursorwatch.run.results import canonical_frame, identified_texts, results_from_frame
 from precursorwatch.run.workers import (
+    FORK_MIN,
     LATER_FORK_MIN,
     can_fork,
-    fork_min,
     judge_forked,
     jvms_for,
 )
@@ -85,8 +85,9 @@ class Screener:
 
     ``workers`` > 1 identifies the new descriptions and judges the distinct declarations of
     a large frame in that many forked processes (:mod:`precursorwatch.run.workers`; POSIX only;
-    elsewhere, and for fewer new declarations than :func:`~precursorwatch.run.workers.fork_min`
-    says, in this process). Results are the same either way.
+    elsewhere, and for fewer new declarations than :data:`~precursorwatch.run.workers.FORK_MIN`,
+    or :attr:`later_fork_min` once it holds judged ones, in this process). Results are the
+    same either way.
     """
 
     watchlist: Watchlist
@@ -98,7 +99,7 @@ class Screener:
     workers: int = 1
     #: Seconds of structure comparison per distinct declaration (engine/budget.py).
     structure_seconds: float = STRUCTURE_SECONDS_PER_LINE
-    #: Fewest new declarations of a later frame worth forking for (:func:`fork_min`).
+    #: Fewest new declarations of a later frame worth forking for (:data:`LATER_FORK_MIN`).
     later_fork_min: int = LATER_FORK_MIN
     #: Called just before workers are forked (a sink's thread is waited for then, so none
     #: runs while a process is forked).
@@ -359,7 +360,7 @@ class Screener:
         Forked workers start before this returns and run while the caller does other work;
         judging in this process waits until the parts are asked for."""
         todo = self._recall_descriptions([k[0] for k in keys])
-        least = fork_min(later=bool(self._templates), later_min=self.later_fork_min)
+        least = self.later_fork_min if self._templates else FORK_MIN
         forked = self._forks() and len(keys) >= least
         if todo:
             self.start_opsin(jvms_for(self.workers) if forked else 1)

@@ -50,19 +50,13 @@ def jvms_for(workers: int) -> int:
 
 #: Fewest new declarations worth forking workers for, in a screener's first frame.
 FORK_MIN = 200
-#: Fewest new declarations worth forking for once the screener has judged a frame: a later
+#: Fewest new declarations worth forking for once the screener holds judged declarations (it
+#: judged a frame before, or the persistent cache gave it some of this one's): a later
 #: frame's declarations are cheaper to judge here (most of their names and structures are
 #: known), while forking mid-file first waits for the sinks' thread to finish writing the
 #: chunk before (no thread may run while a process forks) and copies the parent's pages it
 #: then writes to. The cut-off was measured on the bench's million-line file (bench/README.md).
 LATER_FORK_MIN = 2_000
-
-
-def fork_min(*, later: bool, later_min: int = LATER_FORK_MIN) -> int:
-    """Fewest new declarations worth forking workers for: :data:`FORK_MIN` in a screener's
-    first frame, ``later_min`` once it holds judged declarations (``later``: it judged a frame
-    before, or the persistent cache gave it some of this one's)."""
-    return later_min if later else FORK_MIN
 
 
 #: This worker process's number, which picks its OPSIN JVM among the parent's (_take_slot).
